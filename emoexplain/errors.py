@@ -1,0 +1,72 @@
+"""One exception family for everything a user can get wrong.
+
+Library code raises these; only the edges (CLI, app.py, train/ scripts) catch them and turn
+them into exit codes or ``gr.Error``. Each message says what happened *and what to do*.
+"""
+
+
+class EmoExplainError(Exception):
+    """Base class: a problem the user can fix (bad input, bad config, missing file)."""
+
+
+# --- audio input -------------------------------------------------------------------------
+class AudioError(EmoExplainError):
+    """The audio could not be used."""
+
+
+class AudioNotFound(AudioError):
+    """No file at the given path."""
+
+
+class AudioUnreadable(AudioError):
+    """The file exists but is not audio we can decode."""
+
+
+class AudioEmpty(AudioError):
+    """The audio has no samples."""
+
+
+class AudioSilent(AudioError):
+    """The audio holds no signal above the noise floor."""
+
+
+class AudioTooShort(AudioError):
+    """The audio is shorter than the minimum length."""
+
+
+class AudioInvalidSamples(AudioError):
+    """The samples contain NaN or infinite values."""
+
+
+# --- annotation store ----------------------------------------------------------------------
+class StoreError(EmoExplainError):
+    """A store operation was refused; nothing was written."""
+
+
+class InvalidJudgement(StoreError):
+    """A judgement field is missing, of the wrong type or out of range."""
+
+
+class UnknownLabel(InvalidJudgement):
+    """An emotion or descriptor value that is not in the active vocabulary."""
+
+
+class NoteTooLong(InvalidJudgement):
+    """A free-text note exceeds the size limit."""
+
+
+class AnalysisNotFound(StoreError):
+    """The analysis id does not exist in the store."""
+
+
+# --- model / checkpoints / configs -----------------------------------------------------------
+class ConfigError(EmoExplainError):
+    """A configuration value is unknown, missing or of the wrong type."""
+
+
+class CheckpointError(EmoExplainError):
+    """A checkpoint folder or hub id cannot be loaded."""
+
+
+class CheckpointMismatch(CheckpointError):
+    """The checkpoint was trained for a different backbone or vocabulary than requested."""
