@@ -70,3 +70,12 @@ class CheckpointError(EmoExplainError):
 
 class CheckpointMismatch(CheckpointError):
     """The checkpoint was trained for a different backbone or vocabulary than requested."""
+
+
+# --- annotation store (appended by the store) ----------------------------------------------------
+class InvalidAnalysis(StoreError):
+    """An explanation passed to record_analysis is missing a field or has the wrong type."""
+
+
+class RestoreRefused(StoreError):
+    """A backup file cannot be restored (not an emoexplain store, corrupt, or newer schema)."""

@@ -1,0 +1,257 @@
+"""The SQLite file: where it lives, how it is opened, its schema (as sqlite-utils migrations).
+
+Every connection runs in WAL mode with foreign keys on and a busy timeout, and every write goes
+through :func:`write`, which takes the write lock up front (``BEGIN IMMEDIATE``) so that several
+processes and threads queue on the lock instead of failing half-way through a transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+from emoexplain.errors import StoreError
+
+DB_NAME = "emoexplain.db"
+AUDIO_DIR = "audio"  # beside the DB: audio/<sha256>.<ext>, only with consent
+BUSY_TIMEOUT_S = 30.0  # how long a writer waits for the lock before giving up
+SCHEMA = "emoexplain"  # the migration set name; restore() refuses files without it
+
+migrations = Migrations(SCHEMA)
+
+
+def now() -> str:
+    """UTC time as ISO 8601 with microseconds, the format of every created_at."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
+
+
+def data_dir() -> Path:
+    """Where the DB and audio live: ``EMOEXPLAIN_DATA_DIR``, else ``/data`` if writable, else ``./data``.
+
+    ``/data`` is the persistent volume of a Hugging Face Space (persistent storage or a mounted bucket).
+    """
+    env = os.environ.get("EMOEXPLAIN_DATA_DIR")
+    if env:
+        return Path(env).expanduser()
+    data = Path("/data")
+    if data.is_dir() and os.access(data, os.W_OK | os.X_OK):
+        return data
+    return Path("data").resolve()
+
+
+class Store:
+    """An open annotation store. Thread-safe: one connection, one lock; use one Store per process.
+
+    ``store.db`` is the sqlite-utils Database for read queries; writes go through ``store.write()``.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.memory = str(path) == ":memory:"
+        self.path = Path(path) if not self.memory else None
+        self.lock = threading.RLock()
+        conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_S, check_same_thread=False)
+        self.db = Database(conn)
+        self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        self.db.execute("PRAGMA foreign_keys = ON")
+        if not self.memory:
+            _retry_locked(self.db.enable_wal)
+            # WAL + NORMAL survives any process crash (SIGKILL included); FULL also survives power loss
+            # at the cost of one fsync per judgement. Human judgements are precious: FULL.
+            self.db.execute("PRAGMA synchronous = FULL")
+
+    @property
+    def audio_dir(self) -> Path | None:
+        return None if self.path is None else self.path.parent / AUDIO_DIR
+
+    @contextlib.contextmanager
+    def write(self):
+        """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+        with self.lock:
+            _retry_locked(lambda: self.db.conn.execute("BEGIN IMMEDIATE"))
+            try:
+                yield self.db
+            except BaseException:
+                self.db.rollback()
+                raise
+            try:
+                self.db.conn.execute("COMMIT")
+            except BaseException:
+                self.db.rollback()
+                raise
+
+    def read(self, sql: str, params=()) -> list[dict]:
+        """Rows of a read query as dicts."""
+        with self.lock:
+            return list(self.db.query(sql, params))
+
+    def schema_version(self) -> int:
+        return len(migrations.applied(self.db))
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __repr__(self):
+        return f"<Store {self.path or ':memory:'}>"
+
+
+def _retry_locked(fn, attempts: int = 20):
+    """Run ``fn``, retrying "database is locked" (the busy timeout does not cover every case)."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) and "busy" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+def open_store(path: str | os.PathLike | None = None) -> Store:
+    """Open (creating if needed) the store at ``path``; ``None`` -> ``data_dir()/emoexplain.db``.
+
+    Pending migrations are applied under the write lock, so processes opening a fresh file at once
+    are safe. ``":memory:"`` gives a throw-away store without audio.
+
+        store = open_store("data/emoexplain.db")
+    """
+    path = Path(data_dir()) / DB_NAME if path is None else path
+    if str(path) != ":memory:":
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"Cannot create the data folder {path.parent}: {e}. "
+                             "Set EMOEXPLAIN_DATA_DIR to a writable folder.") from e
+        if path.exists() and not _looks_like_sqlite(path):
+            raise StoreError(f"{path} is not an SQLite database; move it away or pass another path.")
+    try:
+        store = Store(path)
+    except sqlite3.Error as e:
+        raise StoreError(f"Cannot open the store {path}: {e}.") from e
+    if migrations.pending(store.db):
+        with store.write() as db:
+            migrations.apply(db)  # nested atomic() blocks become savepoints of our transaction
+    return store
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    if path.stat().st_size == 0:
+        return True
+    with open(path, "rb") as f:
+        return f.read(16) == b"SQLite format 3\x00"
+
+
+def is_emoexplain_db(db: Database) -> bool:
+    """True when the file carries our migration set (used by restore to refuse foreign files)."""
+    return bool(migrations.applied(db))
+
+
+def atomic_copy(src: Path, dest: Path) -> None:
+    """Copy a file so that ``dest`` is either absent or complete (temp file + fsync + rename)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=dest.suffix)
+    try:
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as f:
+            while chunk := f.read(1 << 20):
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, dest)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+# --- schema ------------------------------------------------------------------------------------
+# Append new migrations at the end; never edit one that has shipped.
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    db["clips"].create({
+        "sha256": str,          # hex sha256 of the canonical 16 kHz samples (audio.AudioClip.sha256)
+        "duration_s": float,
+        "sample_rate": int,
+        "source": str,          # upload | microphone | example | ...
+        "audio_path": str,      # relative to the DB folder; NULL unless someone consented
+        "consent": int,         # 1 once any judgement with consent=True kept the audio
+        "created_at": str,
+    }, pk="sha256", not_null={"sha256", "created_at"})
+    db["analyses"].create({
+        "id": int,
+        "clip_sha256": str,
+        "model_name": str,
+        "model_version": str,   # checkpoint revision
+        "label_set": str,
+        "label": str,           # the model's emotion
+        "probabilities": str,   # JSON {label: p}
+        "transcript": str,
+        "caption": str,
+        "descriptors": str,     # JSON {name: word}, the model's words
+        "emphasis": str,        # JSON [words], the model's emphasis
+        "measured": str,        # JSON [descriptor dicts] from the acoustic engine
+        "acoustics": str,       # JSON acoustic profile (without frame tracks)
+        "explanation": str,     # JSON, everything else of Explanation.to_dict()
+        "latency_s": float,
+        "created_at": str,
+    }, pk="id", foreign_keys=[("clip_sha256", "clips", "sha256")],
+        not_null={"clip_sha256", "model_name", "label_set", "label", "created_at"})
+    db["annotators"].create({
+        "id": str,              # HF username on Spaces, typed name locally
+        "display_name": str,
+        "created_at": str,
+    }, pk="id", not_null={"id", "created_at"})
+    db["judgements"].create({
+        "id": int,
+        "analysis_id": int,
+        "annotator_id": str,
+        "revision": int,        # 1, 2, ... per (analysis, annotator); the highest is the current one
+        "emotion": str,         # a label of the analysis' label set; NULL = annotator unsure
+        "agreed": int,          # 1 when the annotator answered "agree"
+        "descriptor_verdicts": str,  # JSON {name: {"verdict", "value"?}}
+        "transcript": str,      # corrected transcript, NULL = not corrected
+        "faithfulness": int,    # 1..5 or NULL
+        "helpfulness": int,     # 1..5 or NULL
+        "note": str,
+        "consent": int,
+        "created_at": str,
+    }, pk="id", foreign_keys=[("analysis_id", "analyses", "id"), ("annotator_id", "annotators", "id")],
+        not_null={"analysis_id", "annotator_id", "revision", "consent", "created_at"})
+    db["training_runs"].create({
+        "id": int,
+        "created_at": str,
+        "checkpoint": str,      # output folder or hub id
+        "base_checkpoint": str,
+        "model_name": str,
+        "model_version": str,
+        "n_examples": int,
+        "config": str,          # JSON
+        "metrics": str,         # JSON
+        "extra": str,           # JSON: any other field passed to record_training_run
+    }, pk="id", not_null={"created_at"})
+    db["analyses"].create_index(["clip_sha256"])
+    db["judgements"].create_index(["analysis_id", "annotator_id", "revision"], unique=True)
+    db["judgements"].create_index(["annotator_id"])
+    db.create_view("latest_judgements", """
+        SELECT j.* FROM judgements j
+        WHERE j.revision = (SELECT max(revision) FROM judgements k
+                            WHERE k.analysis_id = j.analysis_id AND k.annotator_id = j.annotator_id)""")
+    db.create_view("schema_version", f"""
+        SELECT count(*) AS version, max(applied_at) AS applied_at
+        FROM _sqlite_migrations WHERE migration_set = '{SCHEMA}'""")
+
