@@ -47,6 +47,10 @@ CSS = """
 #demo-notice p { color: #7c2d12; margin: 4px 0; }
 #save-status p { font-size: 1.05em; }
 .small-note p { font-size: 0.85em; opacity: 0.8; }
+@media (max-width: 640px) {
+  #descriptors table { display: block; overflow-x: auto; }
+  #descriptors td, #descriptors th { white-space: nowrap; }
+}
 """
 
 
@@ -91,7 +95,7 @@ def build_demo(backend: Backend | None = None):
         with gr.Tab("Analyse"):
             with gr.Row(equal_height=False):
                 with gr.Column(scale=2, min_width=300):
-                    audio = gr.Audio(sources=["microphone", "upload"], type="filepath", elem_id="audio-in",
+                    audio = gr.Audio(sources=["upload", "microphone"], type="filepath", elem_id="audio-in",
                                      label=f"Speech: record or upload (up to {cfg.max_seconds:g} s are analysed)")
                     analyse_btn = gr.Button("Analyse", variant="primary", elem_id="analyse-btn")
                     if examples:
@@ -115,25 +119,24 @@ def build_demo(backend: Backend | None = None):
             with gr.Group():
                 with gr.Row():
                     corrected = gr.Radio(["agree"], label="What emotion do you hear? (agree = the model is right)",
-                                         elem_id="corrected-emotion", scale=3)
+                                         elem_id="corrected-emotion", scale=3, min_width=280)
                     annotator = gr.Textbox(label="Your name (annotator)", placeholder="anonymous", max_lines=1,
-                                           scale=1, elem_id="annotator")
+                                           scale=1, min_width=200, elem_id="annotator")
                 verdicts, values = [], []
-                for name in DESCRIPTOR_NAMES:
+                for group in (DESCRIPTOR_NAMES[:3], DESCRIPTOR_NAMES[3:]):
                     with gr.Row():
-                        verdicts.append(gr.Radio(VERDICT_CHOICES, label=name.replace("_", " "), scale=2,
-                                                 elem_id=f"verdict-{name}"))
-                        if vocab.get(name):
-                            values.append(gr.Dropdown(list(vocab[name]), label="the right value", visible=False,
-                                                      scale=1))
-                        else:
-                            values.append(gr.Textbox(label="the emphasised words", visible=False, scale=1))
+                        for name in group:
+                            with gr.Column(min_width=220):
+                                verdicts.append(gr.Radio(VERDICT_CHOICES, label=name.replace("_", " "),
+                                                         elem_id=f"verdict-{name}"))
+                                values.append(_value_picker(gr, name, vocab.get(name)))
                 fixed_transcript = gr.Textbox(label="Transcript (correct it if needed)", lines=2,
                                               elem_id="fixed-transcript")
                 with gr.Row():
                     faithful = gr.Radio(["1", "2", "3", "4", "5"], label="Is the explanation faithful to the audio? "
-                                        "(1 = not at all, 5 = fully)", elem_id="faithfulness")
-                    helpful = gr.Radio(["1", "2", "3", "4", "5"], label="Is it helpful? (1-5)", elem_id="helpfulness")
+                                        "(1 = not at all, 5 = fully)", elem_id="faithfulness", min_width=260)
+                    helpful = gr.Radio(["1", "2", "3", "4", "5"], label="Is it helpful? (1 = not at all, 5 = very)",
+                                       elem_id="helpfulness", min_width=260)
                 note = gr.Textbox(label="Note (optional)", lines=2, max_length=2000)
                 consent = gr.Checkbox(False, label="Keep my audio for research. Without this only the audio's "
                                       "hash and the measurements are stored.", elem_id="consent")
@@ -196,7 +199,7 @@ def build_demo(backend: Backend | None = None):
             return [render.emotion_label(result), render.caption_markdown(result),
                     render.transcript_highlights(result), render.descriptor_markdown(result), fig,
                     render.warnings_markdown(result), render.summary_markdown(result), state,
-                    gr.update(choices=["agree", *labels], value=None), state["transcript"], None, None, "", False,
+                    gr.update(choices=["agree", *labels, "unsure"], value=None), state["transcript"], None, None, "", False,
                     "", *verdict_updates, *value_updates]
 
         result_outputs = [emotion, caption, transcript, descriptors, plot, warnings, summary, session, corrected,
@@ -318,6 +321,13 @@ def build_demo(backend: Backend | None = None):
 
         switch_btn.click(switch, [admin, ckpt], [model_info, runs, card], api_visibility="private")
     return demo
+
+
+def _value_picker(gr, name: str, words):
+    """Where a verdict is "wrong": the right word (a dropdown), or for emphasis the words themselves."""
+    if words:
+        return gr.Dropdown(list(words), label=f"the right {name.replace('_', ' ')}", visible=False)
+    return gr.Textbox(label="the emphasised words (empty: none)", visible=False, max_lines=1)
 
 
 def _word(value) -> str:

@@ -300,7 +300,9 @@ def clean_verdicts(verdicts: dict) -> dict:
         entry = {"verdict": verdict}
         if verdict == "wrong":
             value = item.get("value")
-            if not value:
+            if name == "emphasis":  # free words; empty means "nothing was emphasised"
+                value = value or ""
+            elif not value:
                 raise InvalidJudgement(f"You marked {name.replace('_', ' ')!r} as wrong: pick the right value too.")
             entry["value"] = value
         out[name] = entry

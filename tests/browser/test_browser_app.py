@@ -1,0 +1,136 @@
+"""The app in a real browser: Playwright driving Debian's /usr/bin/chromium (never `playwright install`).
+
+1. upload a clip, Analyse, see the prediction and the rendered plotly plot, judge and save (keyboard shortcut);
+2. record through the microphone: Chromium's fake capture device plays a speech file into gr.Audio.
+Screenshots (desktop and phone width) go to artifacts/browser/ (git-ignored) or $EMOEXPLAIN_ARTIFACTS.
+"""
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from emoexplain.ui_testing import REPO_ROOT, AppProcess, checkpoint_env
+
+CHROMIUM = "/usr/bin/chromium"
+if not os.path.exists(CHROMIUM):
+    pytest.skip("Debian chromium is not installed (CI installs it)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def demo_checkpoint_env(tmp_path_factory) -> dict:
+    return checkpoint_env(tmp_path_factory.mktemp("checkpoint"))
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    folder = Path(os.environ.get("EMOEXPLAIN_ARTIFACTS", REPO_ROOT / "artifacts")) / "browser"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, demo_checkpoint_env):
+    with AppProcess(tmp_path_factory.mktemp("browser-data"), env=demo_checkpoint_env) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    with sync_api.sync_playwright() as p:
+        yield p
+
+
+def _judgements(app) -> list[dict]:
+    con = sqlite3.connect(app.data_dir / "emoexplain.db")
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute(
+            "SELECT j.*, c.duration_s FROM judgements j JOIN analyses a ON a.id = j.analysis_id "
+            "JOIN clips c ON c.sha256 = a.clip_sha256 ORDER BY j.id")]
+    finally:
+        con.close()
+
+
+def _wait_for_result(page):
+    page.locator("#prosody-plot .js-plotly-plot").first.wait_for(timeout=TIMEOUT_MS)
+    page.locator("#emotion").get_by_text("%").first.wait_for(timeout=TIMEOUT_MS)
+
+
+def test_upload_analyse_judge_and_save(app, playwright, speech_wav, artifacts):
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    try:
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(app.url)
+        page.locator("#demo-notice").get_by_text("not a real emotion recognizer").wait_for(timeout=TIMEOUT_MS) \
+            if _demo(app) else None
+        page.locator("#audio-in input[type=file]").set_input_files(str(speech_wav))
+        page.get_by_role("button", name="Analyse", exact=True).click()
+        _wait_for_result(page)
+        assert page.locator("#descriptors table").count() == 1
+        assert page.locator("#prosody-plot .js-plotly-plot .scatterlayer .trace").count() >= 1
+        page.screenshot(path=str(artifacts / "desktop-result.png"), full_page=True)
+
+        page.locator("#corrected-emotion").get_by_label("agree").check()
+        page.locator("#verdict-pitch").get_by_label("right").check()
+        page.locator("#verdict-speed").get_by_label("wrong").check()
+        page.get_by_label("the right speed").first.wait_for(timeout=TIMEOUT_MS)
+        page.locator("#annotator input, #annotator textarea").first.fill("browser-tester")
+        page.locator("#faithfulness").get_by_label("4").check()
+        page.locator("#verdict-speed").get_by_label("unsure").check()  # changed mind: no value needed
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("Control+s")  # the save shortcut
+        page.locator("#save-status").get_by_text("Saved judgement #").wait_for(timeout=TIMEOUT_MS)
+        page.keyboard.press("Control+s")  # a second save of the same form changes nothing
+        page.locator("#save-status").get_by_text("Already saved").wait_for(timeout=TIMEOUT_MS)
+        page.screenshot(path=str(artifacts / "desktop-saved.png"), full_page=True)
+        rows = [r for r in _judgements(app) if r["annotator_id"] == "browser-tester"]
+        assert len(rows) == 1 and rows[0]["agreed"] == 1 and rows[0]["faithfulness"] == 4
+        assert '"speed": {"verdict": "unsure"}' in rows[0]["descriptor_verdicts"]
+
+        phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.goto(app.url)
+        phone.locator("#audio-in input[type=file]").set_input_files(str(speech_wav))
+        phone.get_by_role("button", name="Analyse", exact=True).click()
+        _wait_for_result(phone)
+        phone.screenshot(path=str(artifacts / "phone-result.png"), full_page=True)
+    finally:
+        browser.close()
+
+
+def test_record_through_the_microphone(app, playwright, synth_speech, artifacts):
+    speech = synth_speech("Recording through the microphone works in the browser, and this sentence proves it.")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={speech}"])
+    try:
+        context = browser.new_context(permissions=["microphone"], viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.goto(app.url)
+        audio = page.locator("#audio-in")
+        mic = audio.get_by_role("button", name="Record audio")  # the source switch; absent when already active
+        if mic.count():
+            mic.first.click()
+        audio.get_by_role("button", name="Record", exact=True).click()
+        page.wait_for_timeout(4000)
+        audio.get_by_role("button", name="Stop", exact=True).click()
+        page.wait_for_timeout(1000)
+        page.keyboard.press("Control+Enter")  # the analyse shortcut
+        _wait_for_result(page)
+        summary = page.locator(".small-note").first.inner_text()
+        page.screenshot(path=str(artifacts / "desktop-microphone.png"), full_page=True)
+        assert "analysis #" in summary
+        seconds = float(summary.split(" s analysed")[0].split("·")[-1])
+        assert 2.5 < seconds < 8, summary  # about the 4 s recorded, not an empty or default clip
+    finally:
+        browser.close()
+
+
+def _demo(app) -> bool:
+    return "EMOEXPLAIN_CHECKPOINT" not in app.env or "demo_checkpoint" in app.env["EMOEXPLAIN_CHECKPOINT"]

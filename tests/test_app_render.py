@@ -1,0 +1,130 @@
+"""The app's rendering of an /analyze result: safe text, evidence, emphasis, disagreements (no gradio needed)."""
+
+import pytest
+
+from emoexplain import ui_render as render
+from emoexplain.errors import InvalidJudgement
+from emoexplain.ui_backend import AppConfig, Backend, clean_verdicts
+
+RESULT = {
+    "emotion": {"label": "angry", "probabilities": {"neutral": 0.1, "happy": 0.1, "angry": 0.7, "sad": 0.1}},
+    "transcript": "the way he talks about people",
+    "caption": 'Emotion: angry. A man <script>alert(1)</script> says "[click](http://x)".',
+    "descriptors": {
+        "model": {"pitch": "low", "volume": "high", "speed": "slow", "emphasis": "people"},
+        "measured": [
+            {"name": "pitch", "value": "high", "source": "measured",
+             "evidence": {"value": 231.4, "unit": "Hz", "bin_low": 180.0, "bin_high": None, "start_s": 0.0,
+                          "end_s": 2.0, "detail": ""}},
+            {"name": "volume", "value": "high", "source": "measured",
+             "evidence": {"value": -12.0, "unit": "dB", "bin_low": -20.0, "bin_high": None, "start_s": 0.0,
+                          "end_s": 2.0, "detail": ""}},
+        ],
+        "disagreements": [{"name": "pitch", "model": "low", "measured": "high"}],
+    },
+    "words": [{"word": w, "start_s": i * 0.3, "end_s": i * 0.3 + 0.25, "score": 1.0}
+              for i, w in enumerate("the way he talks about people".split())],
+    "acoustics": {"duration_s": 2.0, "emphasis": [{"start_s": 0.62, "end_s": 0.8, "strength": 2.0}],
+                  "audio": {"truncated": False}},
+    "model": {"name": "emoexplain-tiny", "version": "0.1"},
+    "warnings": ["clipping: 2.1% of samples at full scale"],
+    "latency_s": {"total": 0.4},
+    "analysis_id": 7,
+}
+
+
+def test_escape_md_neutralises_html_and_markdown():
+    text = render.escape_md('<img src=x onerror=alert(1)> **bold** [a](http://b) | x\nline')
+    assert "<" not in text and ">" not in text
+    assert "\\*\\*bold\\*\\*" in text and "\\[a\\]\\(http://b\\)" in text.replace("\\:", ":")
+    assert "\n" not in text and "\\|" in text
+
+
+def test_caption_is_escaped():
+    md = render.caption_markdown(RESULT)
+    assert "<script>" not in md and "&lt;script&gt;" in md
+    assert "\\[click\\]" in md
+
+
+def test_emotion_label_uses_probabilities_and_falls_back_to_label():
+    assert render.emotion_label(RESULT)["angry"] == pytest.approx(0.7)
+    assert render.emotion_label({"emotion": {"label": "sad"}}) == {"sad": 1.0}
+
+
+def test_transcript_highlights_tags_model_and_measured_emphasis():
+    tags = dict((w, t) for w, t in render.transcript_highlights(RESULT) if w.strip())
+    assert tags["people"] == "emphasis (model)"
+    assert tags["he"] == "emphasis (measured)"  # 0.60-0.85 s overlaps the measured segment 0.62-0.80 s
+    assert tags["the"] is None and tags["about"] is None
+
+
+def test_descriptors_show_both_sides_with_evidence_where_they_disagree():
+    rows = {r["name"]: r for r in render.descriptor_rows(RESULT)}
+    assert rows["pitch"]["agree"] is False and rows["volume"]["agree"] is True
+    assert "231.4 Hz" in rows["pitch"]["evidence"] and "180.0" in rows["pitch"]["evidence"]
+    md = render.descriptor_markdown(RESULT)
+    assert "disagree" in md and "| pitch | low | high |" in md
+    assert list(rows)[:3] == ["pitch", "volume", "speed"]
+
+
+def test_summary_and_warnings():
+    assert "analysis #7" in render.summary_markdown(RESULT)
+    assert "clipping" in render.warnings_markdown(RESULT)
+
+
+def test_value_markdown_renders_nested_stats_safely():
+    md = render.value_markdown({"counts": {"judgements": 3}, "recent": [{"note": "<b>hi</b>", "id": 1}]})
+    assert "**judgements**: 3" in md and "<b>" not in md and "| note | id |" in md
+
+
+def test_clean_verdicts_shapes_and_validates():
+    assert clean_verdicts({"pitch": {"verdict": "right"}, "tone": {"verdict": None}}) == {
+        "pitch": {"verdict": "correct"}}
+    assert clean_verdicts({"speed": {"verdict": "wrong", "value": "fast"}}) == {
+        "speed": {"verdict": "wrong", "value": "fast"}}
+    with pytest.raises(InvalidJudgement, match="pick the right value"):
+        clean_verdicts({"speed": {"verdict": "wrong", "value": None}})
+    with pytest.raises(InvalidJudgement):
+        clean_verdicts({"speed": {"verdict": "maybe"}})
+
+
+def test_save_without_analysis_is_refused_before_touching_the_store():
+    backend = Backend(AppConfig(), explainer=object(), store=object())  # a store object that cannot write
+    with pytest.raises(InvalidJudgement, match="analyse a clip first"):
+        backend.save_judgement(None, emotion="agree")
+    with pytest.raises(InvalidJudgement, match="Pick the emotion"):
+        backend.save_judgement(3, emotion=None)
+    with pytest.raises(InvalidJudgement, match="from 1 to 5"):
+        backend.save_judgement(3, emotion="agree", faithfulness=9)
+
+
+def test_config_from_env_and_admin_rules(monkeypatch):
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    cfg = AppConfig.from_env({"EMOEXPLAIN_MAX_SECONDS": "12", "GRADIO_SERVER_PORT": "9999",
+                              "EMOEXPLAIN_ADMIN_TOKEN": "s3cret", "EMOEXPLAIN_ADMIN_USERS": "ana, bo"})
+    assert (cfg.max_seconds, cfg.port, cfg.admin_users) == (12.0, 9999, ("ana", "bo"))
+    backend = Backend(cfg, explainer=object(), store=object())
+    assert backend.check_admin("s3cret") and not backend.check_admin("wrong") and not backend.check_admin("")
+    assert backend.check_admin(None, username="bo") and not backend.check_admin(None, username="eve")
+    open_local = Backend(AppConfig(host="127.0.0.1"), explainer=object(), store=object())
+    public = Backend(AppConfig(host="0.0.0.0"), explainer=object(), store=object())
+    assert open_local.check_admin(None) and not public.check_admin(None)
+
+
+def test_import_app_is_cheap():
+    import subprocess
+    import sys
+    code = "import sys, app; print(sorted(m for m in ('torch', 'gradio', 'plotly', 'librosa') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=str(render.__file__).rsplit("/emoexplain/", 1)[0])
+    assert out.stdout.strip() == "[]"
+
+
+def test_help_lists_every_setting():
+    import subprocess
+    import sys
+    root = str(render.__file__).rsplit("/emoexplain/", 1)[0]
+    out = subprocess.run([sys.executable, "app.py", "--help"], capture_output=True, text=True, check=True, cwd=root)
+    for name in ("EMOEXPLAIN_CHECKPOINT", "EMOEXPLAIN_DATA_DIR", "EMOEXPLAIN_MAX_SECONDS", "EMOEXPLAIN_ADMIN_TOKEN",
+                 "GRADIO_SERVER_PORT", "--host"):
+        assert name in out.stdout
