@@ -1,0 +1,147 @@
+"""On-the-fly augmentation of training clips (speed, pitch, noise, gain), with descriptor targets adjusted.
+
+Every augmentation that changes a measured quantity also updates the descriptor words that depend on it, so
+the caption the model learns never contradicts the audio it hears:
+
+| augmentation                  | audio                              | measured numbers changed            |
+|-------------------------------|------------------------------------|-------------------------------------|
+| speed (factor f, resampling)  | tempo and pitch both x f (Kaldi)   | syllables/s x f, pitch Hz x f       |
+| pitch (s semitones)           | pitch x 2^(s/12), tempo kept       | pitch Hz x 2^(s/12)                 |
+| gain (g dB)                   | level + g dB                       | energy dB + g                       |
+| noise (SNR in dB)             | white noise added                  | none re-binned (small at >= 15 dB)  |
+
+New words come from the same bin edges the app uses (``assets/descriptor_bins.json`` via
+``emoexplain.descriptors``); a row without measured numbers (``meta.measured``) keeps its words and only gets
+the augmentations that leave descriptors alone (noise).
+Ranges are kept narrow by default because in the synthetic corpus pitch, rate and loudness ARE the emotion cue.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import numpy as np
+
+DEFAULTS = {"p_speed": 0.0, "speed_range": [0.9, 1.1], "p_pitch": 0.0, "pitch_semitones": 1.5,
+            "p_noise": 0.0, "snr_db": [15.0, 40.0], "p_gain": 0.0, "gain_db": 3.0}
+
+
+def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) -> tuple[np.ndarray, dict]:
+    """Return (augmented samples, row with descriptors updated). ``settings``: TrainConfig.augment."""
+    s = {**DEFAULTS, **(settings or {})}
+    measured = dict(((row.get("meta") or {}).get("measured") or {}))
+    can_rebin = bool(measured) and all(v is not None for v in measured.values())
+    changed = False
+    if can_rebin and rng.random() < s["p_speed"]:
+        factor = rng.uniform(*s["speed_range"])
+        samples = change_speed(samples, factor)
+        measured["syllables_per_s"] *= factor
+        measured["pitch_hz"] *= factor
+        changed = True
+    if can_rebin and rng.random() < s["p_pitch"]:
+        semitones = rng.uniform(-s["pitch_semitones"], s["pitch_semitones"])
+        samples = shift_pitch(samples, semitones)
+        measured["pitch_hz"] *= 2 ** (semitones / 12)
+        changed = True
+    if can_rebin and rng.random() < s["p_gain"]:
+        gain = rng.uniform(-s["gain_db"], s["gain_db"])
+        samples = samples * 10 ** (gain / 20)
+        measured["energy_db"] += gain
+        changed = True
+    if rng.random() < s["p_noise"]:
+        samples = add_noise(samples, rng.uniform(*s["snr_db"]), rng)
+    samples = np.clip(samples, -1.0, 1.0).astype(np.float32)
+    if changed:
+        row = {**row, "descriptors": rebin(row.get("descriptors") or {}, row.get("descriptor_source") or {},
+                                           measured, row.get("gender"))}
+    return samples, row
+
+
+def change_speed(samples: np.ndarray, factor: float, sr: int = 16000) -> np.ndarray:
+    """Speed perturbation: play ``factor`` times faster (shorter, higher), by resampling."""
+    import torch
+    import torchaudio.functional as AF
+
+    new_sr = int(round(sr / factor))
+    g = math.gcd(sr, new_sr)
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)), sr // g, new_sr // g)
+    return out.numpy()
+
+
+def shift_pitch(samples: np.ndarray, semitones: float, sr: int = 16000) -> np.ndarray:
+    """Pitch shift keeping the duration: resample by 2^(s/12), then stretch back with a phase vocoder."""
+    import torch
+    import torchaudio.functional as AF
+
+    wave = torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32))
+    out = AF.pitch_shift(wave.unsqueeze(0), sr, n_steps=semitones, bins_per_octave=12, n_fft=512)
+    return out.squeeze(0).numpy()[: len(samples)]
+
+
+def add_noise(samples: np.ndarray, snr_db: float, rng: random.Random) -> np.ndarray:
+    power = float(np.mean(samples.astype(np.float64) ** 2)) or 1e-10
+    noise = np.random.default_rng(rng.getrandbits(32)).standard_normal(len(samples))
+    return samples + noise * math.sqrt(power / 10 ** (snr_db / 10))
+
+
+# --- descriptor re-binning -------------------------------------------------------------------------------
+_QUANTITY = {"pitch": "pitch_hz", "speed": "syllables_per_s", "volume": "energy_db"}
+
+
+def rebin(descriptors: dict, sources: dict, measured: dict, gender: str | None) -> dict:
+    """Re-derive the automatic pitch/speed/volume words from changed numbers (human/corpus words are kept)."""
+    out = dict(descriptors)
+    for name, key in _QUANTITY.items():
+        if name not in out or sources.get(name, "automatic") != "automatic":
+            continue
+        word = word_for(name, measured[key], gender)
+        if word:
+            out[name] = word
+    return out
+
+
+def word_for(name: str, value: float, gender: str | None) -> str | None:
+    """The descriptor word for a number, from the shared bin edges; None when the bins are unavailable."""
+    edges, words = _bins(name, gender)
+    if not edges:
+        return None
+    return words[int(np.searchsorted(edges, value, side="right"))]
+
+
+_BINS_CACHE: dict = {}
+
+
+def _bins(name: str, gender: str | None):
+    key = (name, gender)
+    if key not in _BINS_CACHE:
+        _BINS_CACHE[key] = _load_bins(name, gender)
+    return _BINS_CACHE[key]
+
+
+def _load_bins(name: str, gender: str | None):
+    """Edges and words for ``name`` from assets/descriptor_bins.json (shape owned by the acoustic engine)."""
+    try:
+        from emoexplain import descriptors
+        bins = descriptors.load_bins() if hasattr(descriptors, "load_bins") else None
+    except ImportError:
+        bins = None
+    if bins is None:
+        import json
+        from pathlib import Path
+        path = Path(__file__).resolve().parent.parent / "assets" / "descriptor_bins.json"
+        if not path.is_file():
+            return [], []
+        bins = json.loads(path.read_text())
+    if hasattr(bins, "to_dict"):
+        bins = bins.to_dict()
+    entry = (bins.get("descriptors") or bins).get(name) if isinstance(bins, dict) else None
+    if not isinstance(entry, dict):
+        return [], []
+    edges = entry.get("edges")
+    if isinstance(edges, dict):
+        edges = edges.get(gender or "default") or edges.get("default") or next(iter(edges.values()))
+    words = entry.get("words") or entry.get("labels")
+    if not edges or not words or len(words) != len(edges) + 1:
+        return [], []
+    return list(edges), list(words)

@@ -1,0 +1,1 @@
+"""Evaluation: metrics (metrics.py), significance tests and fold aggregation (stats.py), markdown report."""
