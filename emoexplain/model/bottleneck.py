@@ -1,0 +1,55 @@
+"""Variational information bottleneck branch (paper.md 2.2; Mohebbi et al.'s VariationalEncoder).
+
+    layers (B, L, F, D) --softmax layer weights--> (B, F, D) [++ prosody (B, F, 3)]
+        --Linear-GELU-Linear-GELU--> (B, F, H) --> mu (B, F, Z), var = softplus(.) (B, F, Z)
+    z = mu + sqrt(var) * eps while training, z = mu at eval; KL(N(mu, var) || N(0, I)) per frame, averaged over
+    real frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass
+class BottleneckOutput:
+    z: torch.Tensor     # (B, F, Z)
+    mu: torch.Tensor    # (B, F, Z)
+    var: torch.Tensor   # (B, F, Z)
+    kl: torch.Tensor    # () mean over real frames of the per-frame KL summed over latent dims
+
+
+def gaussian_kl(mu: torch.Tensor, var: torch.Tensor, frame_mask: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, var) || N(0, I)) summed over the last dim, averaged over frames where frame_mask is True."""
+    mu, var = mu.float(), var.float()
+    per_frame = -0.5 * (1 + torch.log(var.clamp_min(1e-8)) - mu.pow(2) - var).sum(-1)   # (B, F)
+    mask = frame_mask.to(per_frame.dtype)
+    return (per_frame * mask).sum() / mask.sum().clamp_min(1)
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, num_layers: int, d_in: int, hidden: int, latent: int, extra_dim: int = 0):
+        super().__init__()
+        # softmax(0) = uniform average of the layers at start, as in Mohebbi et al.
+        self.layer_logits = nn.Parameter(torch.zeros(num_layers))
+        self.extra_dim = extra_dim
+        self.mlp = nn.Sequential(nn.Linear(d_in + extra_dim, hidden), nn.GELU(), nn.Linear(hidden, hidden),
+                                 nn.GELU())
+        self.mu = nn.Linear(hidden, latent)
+        self.var = nn.Linear(hidden, latent)
+
+    def forward(self, layers: torch.Tensor, frame_mask: torch.Tensor,
+                extra: torch.Tensor | None = None) -> BottleneckOutput:
+        """layers (B, L, F, D), frame_mask (B, F), extra (B, F, E) or None -> BottleneckOutput."""
+        weights = torch.softmax(self.layer_logits, dim=0).to(layers.dtype)
+        x = torch.einsum("l,blfd->bfd", weights, layers).to(self.mu.weight.dtype)    # (B, F, D)
+        if self.extra_dim:
+            x = torch.cat([x, extra.to(x.dtype)], dim=-1)                             # (B, F, D + E)
+        h = self.mlp(x)                                                               # (B, F, H)
+        mu, var = self.mu(h), F.softplus(self.var(h))                                 # (B, F, Z) each
+        z = mu + torch.sqrt(var) * torch.randn_like(mu) if self.training else mu
+        return BottleneckOutput(z, mu, var, gaussian_kl(mu, var, frame_mask))

@@ -1,0 +1,313 @@
+"""Explainer: frozen HuBERT -> content / descriptor bottlenecks -> adapters -> LLaMA + LoRA (paper.md 1-3, 5).
+
+    samples (B, S) --encoder--> layers (B, L, F, D)
+        --content branch-->    z_con (B, F, Z) --content adapter-->    (B, T, H)   T = F // k
+        --descriptor branch--> z_des (B, F, Z) --descriptor adapter--> (B, T, H)   (zeros in the ASR stage)
+    prompt = [pre] [content T] [mid] [descriptor T] [post] [answer ...]  --LLM--> caption / label log-likelihoods
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from emoexplain.errors import ConfigError
+from emoexplain.model.adapter import Adapter
+from emoexplain.model.bottleneck import Bottleneck
+from emoexplain.model.config import STAGES, ModelConfig
+from emoexplain.model.data import TASKS, ModelLoss, ModelOutput, SpeechBatch, TrainExample
+from emoexplain.model.encoder import EncoderOutput, SpeechEncoder, normalize
+from emoexplain.model.llm import prompt_ids, stop_token_ids
+from emoexplain.model.prosody import N_FEATURES, prosody_features
+
+IGNORE = -100
+
+
+@dataclass
+class SpeechTokens:
+    content: torch.Tensor        # (B, T, H) content embeddings for the LLM
+    descriptor: torch.Tensor     # (B, T, H) descriptor embeddings (zeros in the ASR stage)
+    token_mask: torch.Tensor     # (B, T) bool
+    kl_content: torch.Tensor     # ()
+    kl_descriptor: torch.Tensor  # ()
+    encoder: EncoderOutput
+
+
+class Explainer(nn.Module):
+    def __init__(self, config: ModelConfig, encoder: SpeechEncoder, llm: nn.Module, tokenizer):
+        super().__init__()
+        from emoexplain.labels import labels
+        self.config = config
+        self.encoder, self.llm, self.tokenizer = encoder, llm, tokenizer
+        torch.manual_seed(config.seed)
+        d, hid = encoder.hidden_size, config.bottleneck_hidden or encoder.hidden_size
+        llm_hidden = llm.get_input_embeddings().weight.shape[1]
+        extra = N_FEATURES if config.use_prosody else 0
+        self.content_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim)
+        self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
+        self.content_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+        self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+        self.name, self.version, self.card_markdown = f"emoexplain-{config.name}", "untrained", ""
+        self.label_set, self.labels = config.label_set, labels(config.label_set)
+        self._prompts = {"caption": prompt_ids(tokenizer, config.system_prompt, config.caption_instruction),
+                         "asr": prompt_ids(tokenizer, config.system_prompt, config.asr_instruction)}
+        self._answer_ids = self._ids(config.answer_prefix)
+        self._label_ids = [self._label_continuation(label) for label in self.labels]
+        self._stop_ids = stop_token_ids(llm, tokenizer)
+        self._ctc_vocab = None
+        self.stage = "eval"
+        self.set_stage("eval")
+
+    # --- plumbing ---------------------------------------------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.content_branch.mu.weight.device
+
+    def speech_modules(self) -> dict[str, nn.Module]:
+        """The trainable speech-side modules by name (what checkpoints store besides LoRA)."""
+        return {"content_branch": self.content_branch, "descriptor_branch": self.descriptor_branch,
+                "content_adapter": self.content_adapter, "descriptor_adapter": self.descriptor_adapter}
+
+    def _ids(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _label_continuation(self, label: str) -> list[int]:
+        # Tokenise the slot and label together so the label ids are those of a real caption
+        whole, prefix = self._ids(f"{self.config.answer_prefix} {label}."), self._answer_ids
+        return whole[len(prefix):] if whole[:len(prefix)] == prefix else self._ids(f" {label}.")
+
+    # --- stages -----------------------------------------------------------------------------------------------
+    def set_stage(self, stage: str):
+        """Set requires_grad for a training stage (paper.md 5); LoRA (and modules_to_save) train in all but eval.
+
+        asr:          content branch + adapter + LoRA; descriptor tokens are zeros (paper 3.5)
+        ser_sed_asr:  descriptor branch + adapter + LoRA; content branch frozen (and deterministic, z = mu)
+        joint:        both branches + adapters + LoRA
+        eval:         nothing
+        """
+        if stage not in STAGES:
+            raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
+        self.stage = stage
+        self.requires_grad_(False)
+        trained = {"asr": ("content",), "ser_sed_asr": ("descriptor",), "joint": ("content", "descriptor"),
+                   "eval": ()}[stage]
+        for branch in trained:
+            getattr(self, f"{branch}_branch").requires_grad_(True)
+            getattr(self, f"{branch}_adapter").requires_grad_(True)
+        if stage != "eval":
+            for name, p in self.llm.named_parameters():
+                if "lora_" in name or "modules_to_save" in name:
+                    p.requires_grad_(True)
+        self.train(stage != "eval")
+        return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.encoder.train(False)
+        for module in self.speech_modules().values():  # frozen modules stay deterministic
+            if not any(p.requires_grad for p in module.parameters()):
+                module.train(False)
+        return self
+
+    # --- batches ------------------------------------------------------------------------------------------------
+    def _pad_samples(self, samples_list) -> tuple[torch.Tensor, torch.Tensor]:
+        lengths = [len(s) for s in samples_list]
+        samples = torch.zeros(len(samples_list), max(lengths))
+        for i, s in enumerate(samples_list):
+            samples[i, : len(s)] = torch.as_tensor(np.asarray(s, dtype=np.float32))
+        mask = torch.arange(samples.shape[1])[None] < torch.tensor(lengths)[:, None]
+        return samples, mask
+
+    def _prosody(self, samples_list, max_len: int) -> torch.Tensor | None:
+        if not self.config.use_prosody:
+            return None
+        n_max = int(self.encoder.num_frames(torch.tensor(max_len)))
+        out = torch.zeros(len(samples_list), n_max, N_FEATURES)
+        for i, s in enumerate(samples_list):
+            n = int(self.encoder.num_frames(torch.tensor(len(s))))
+            out[i, :n] = torch.from_numpy(prosody_features(s, n, samples_per_frame=self.encoder.samples_per_frame))
+        return out
+
+    def collate(self, examples: list[TrainExample]) -> SpeechBatch:
+        """Pad samples, compute prosody (if configured) and tokenise targets + end-of-turn."""
+        for ex in examples:
+            if ex.task not in TASKS:
+                raise ConfigError(f"Unknown task {ex.task!r}; choose one of {list(TASKS)}.")
+        samples, mask = self._pad_samples([ex.samples for ex in examples])
+        targets = [self._ids(ex.target_text) + [self.tokenizer.eos_token_id] for ex in examples]
+        width = max(len(t) for t in targets)
+        target_ids = torch.full((len(targets), width), self.tokenizer.pad_token_id, dtype=torch.long)
+        for i, t in enumerate(targets):
+            target_ids[i, : len(t)] = torch.tensor(t)
+        target_mask = torch.arange(width)[None] < torch.tensor([len(t) for t in targets])[:, None]
+        return SpeechBatch(samples, mask, self._prosody([ex.samples for ex in examples], samples.shape[1]),
+                           tuple(ex.task for ex in examples), target_ids, target_mask)
+
+    # --- speech side ---------------------------------------------------------------------------------------------
+    def encode_speech(self, samples: torch.Tensor, sample_mask: torch.Tensor,
+                      prosody: torch.Tensor | None = None) -> SpeechTokens:
+        """samples (B, S), sample_mask (B, S), prosody (B, F, 3) | None -> SpeechTokens with T = F // k."""
+        samples, sample_mask = samples.to(self.device), sample_mask.to(self.device)
+        if self.config.normalize_audio:
+            samples = normalize(samples, sample_mask)
+        enc = self.encoder(samples, sample_mask)                                   # layers (B, L, F, D)
+        con = self.content_branch(enc.layers, enc.frame_mask)                      # z (B, F, Z)
+        content, token_mask = self.content_adapter(con.z, enc.frame_mask)          # (B, T, H)
+        zero = torch.zeros((), device=self.device)
+        if self.stage == "asr":  # paper 3.5: descriptor tokens set to zero, its branch does not run
+            return SpeechTokens(content, torch.zeros_like(content), token_mask, con.kl, zero, enc)
+        if prosody is None and self.config.use_prosody:
+            raise ConfigError("This model uses prosody input: build batches with Explainer.collate.")
+        des = self.descriptor_branch(enc.layers, enc.frame_mask,
+                                     None if prosody is None else prosody.to(self.device))
+        descriptor, _ = self.descriptor_adapter(des.z, enc.frame_mask)            # (B, T, H)
+        return SpeechTokens(content, descriptor, token_mask, con.kl, des.kl, enc)
+
+    def _speech_for(self, samples_list) -> SpeechTokens:
+        samples, mask = self._pad_samples(samples_list)
+        return self.encode_speech(samples, mask, self._prosody(samples_list, samples.shape[1]))
+
+    # --- LLM side ------------------------------------------------------------------------------------------------
+    def _sequences(self, speech: SpeechTokens, tasks, answers: list[list[int]], *, loss_on_answer: bool,
+                   left_pad: bool):
+        """Prompt embeddings (B, L, H), attention mask (B, L), position ids (B, L), labels (B, L)."""
+        embed = self.llm.get_input_embeddings()
+        dtype = embed.weight.dtype
+        as_embeds = (lambda ids: embed(torch.tensor(ids, dtype=torch.long, device=self.device)))
+        rows, label_rows = [], []
+        for i, task in enumerate(tasks):
+            p, t = self._prompts[task], int(speech.token_mask[i].sum())
+            parts = [as_embeds(p.pre), speech.content[i, :t].to(dtype), as_embeds(p.mid),
+                     speech.descriptor[i, :t].to(dtype), as_embeds(p.post), as_embeds(answers[i])]
+            rows.append(torch.cat(parts))
+            n_prompt = rows[-1].shape[0] - len(answers[i])
+            label_rows.append([IGNORE] * n_prompt + (answers[i] if loss_on_answer else [IGNORE] * len(answers[i])))
+        width = max(r.shape[0] for r in rows)
+        embeds = rows[0].new_zeros(len(rows), width, rows[0].shape[1])
+        mask = torch.zeros(len(rows), width, dtype=torch.long, device=self.device)
+        labels = torch.full((len(rows), width), IGNORE, dtype=torch.long, device=self.device)
+        for i, (row, lab) in enumerate(zip(rows, label_rows)):
+            sl = slice(width - row.shape[0], width) if left_pad else slice(0, row.shape[0])
+            embeds[i, sl], mask[i, sl] = row, 1
+            labels[i, sl] = torch.tensor(lab, device=self.device)
+        positions = (mask.cumsum(-1) - 1).clamp_min(0)
+        return embeds, mask, positions, labels
+
+    def forward(self, batch: SpeechBatch) -> ModelLoss:
+        """Teacher-forced loss: token cross-entropy on the answer + beta * KL of the branch(es) being trained."""
+        batch = batch.to(self.device)
+        speech = self.encode_speech(batch.samples, batch.sample_mask, batch.prosody)
+        answers = [row[m].tolist() for row, m in zip(batch.target_ids, batch.target_mask)]
+        embeds, mask, positions, labels = self._sequences(speech, batch.tasks, answers, loss_on_answer=True,
+                                                          left_pad=False)
+        logits = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions).logits
+        llm_loss = nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
+                                               ignore_index=IGNORE)
+        kl = {"asr": speech.kl_content, "ser_sed_asr": speech.kl_descriptor}.get(
+            self.stage, speech.kl_content + speech.kl_descriptor)
+        return ModelLoss(llm_loss + self.config.beta * kl, llm_loss, speech.kl_content, speech.kl_descriptor)
+
+    # --- label scoring ---------------------------------------------------------------------------------------------
+    def label_log_likelihoods(self, speech: SpeechTokens) -> torch.Tensor:
+        """(B, n_labels) log p(" <label>." | prompt, "Emotion:"), summed over the label's tokens.
+
+        One prefix forward for the shared prompt, then one batched forward of all candidates on the prefix
+        KV cache expanded n_labels times: the prompt (hundreds of tokens) is never recomputed per label.
+        """
+        b, n = speech.content.shape[0], len(self.labels)
+        embeds, mask, positions, _ = self._sequences(speech, ["caption"] * b, [self._answer_ids] * b,
+                                                     loss_on_answer=False, left_pad=True)
+        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, use_cache=True)
+        first = torch.log_softmax(out.logits[:, -1].float(), -1)                          # (B, V)
+        width = max(len(c) for c in self._label_ids)
+        cand = torch.full((n, width), self.tokenizer.pad_token_id, dtype=torch.long, device=self.device)
+        cand_mask = torch.zeros(n, width, dtype=torch.long, device=self.device)
+        for j, ids in enumerate(self._label_ids):
+            cand[j, : len(ids)], cand_mask[j, : len(ids)] = torch.tensor(ids), 1
+        score = first[:, cand[:, 0]]                                                     # (B, n)
+        if width > 1:
+            cache = out.past_key_values
+            cache.batch_repeat_interleave(n)                                             # (B * n, ...)
+            full_mask = torch.cat([mask.repeat_interleave(n, 0), cand_mask.repeat(b, 1)], -1)
+            pos = positions[:, -1:].repeat_interleave(n, 0) + 1 + torch.arange(width, device=self.device)
+            logits = self.llm(input_ids=cand.repeat(b, 1), attention_mask=full_mask, position_ids=pos,
+                              past_key_values=cache, use_cache=True).logits              # (B * n, W, V)
+            logp = torch.log_softmax(logits[:, :-1].float(), -1)
+            nxt = cand.repeat(b, 1)[:, 1:]
+            tok = logp.gather(-1, nxt[..., None])[..., 0] * cand_mask.repeat(b, 1)[:, 1:]
+            score = score + tok.sum(-1).view(b, n)
+        return score
+
+    @torch.no_grad()
+    def score_labels(self, samples_batch: list[np.ndarray]) -> np.ndarray:
+        """(B, n_labels) probabilities over ``self.labels`` (softmax of the label log-likelihoods)."""
+        with _eval_mode(self):
+            scores = self.label_log_likelihoods(self._speech_for(samples_batch))
+        return torch.softmax(scores, -1).cpu().numpy()
+
+    # --- generation --------------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, speech: SpeechTokens, *, task: str = "caption", forced: list[list[int]] | None = None,
+                 num_beams: int = 1, max_new_tokens: int | None = None) -> list[str]:
+        """Greedy (num_beams=1) or beam search with the KV cache; ``forced`` answer tokens start each reply."""
+        b = speech.content.shape[0]
+        forced = forced or [[] for _ in range(b)]
+        embeds, mask, _, _ = self._sequences(speech, [task] * b, forced, loss_on_answer=False, left_pad=True)
+        new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, do_sample=False, num_beams=num_beams,
+                                max_new_tokens=max_new_tokens or self.config.max_new_tokens,
+                                eos_token_id=self._stop_ids, pad_token_id=self.tokenizer.pad_token_id,
+                                temperature=None, top_p=None, top_k=None)
+        return [self.tokenizer.decode(list(f) + row.tolist(), skip_special_tokens=True).strip()
+                for f, row in zip(forced, new)]
+
+    @torch.no_grad()
+    def predict(self, samples: np.ndarray, *, generate: bool = True, num_beams: int = 1,
+                max_new_tokens: int | None = None) -> ModelOutput:
+        """Label probabilities by scoring; with ``generate`` also the caption (its emotion slot is the argmax
+        label, so caption and probability bars agree), the parsed transcript/descriptors and word timings."""
+        from emoexplain.captions import parse_caption
+        start = time.perf_counter()
+        with _eval_mode(self):
+            speech = self._speech_for([samples])
+            probs = torch.softmax(self.label_log_likelihoods(speech), -1)[0].cpu()
+            best = int(probs.argmax())
+            caption = transcript = None
+            descriptors, emphasis, words = {}, (), ()
+            if generate:
+                forced = [self._answer_ids + self._label_ids[best]]
+                caption = self.generate(speech, forced=forced, num_beams=num_beams,
+                                        max_new_tokens=max_new_tokens)[0]
+                parsed = parse_caption(caption)
+                transcript, descriptors, emphasis = parsed.transcript, parsed.descriptors, parsed.emphasis
+                words = self.word_timings(speech, transcript, len(samples))
+        return ModelOutput(self.labels[best], {l: float(p) for l, p in zip(self.labels, probs)}, caption,
+                           transcript, descriptors, tuple(emphasis), tuple(words), time.perf_counter() - start)
+
+    def word_timings(self, speech: SpeechTokens, transcript: str | None, n_samples: int):
+        """CTC forced alignment of ``transcript`` when the encoder has a CTC head, else ()."""
+        if not transcript or speech.encoder.ctc_logits is None:
+            return ()
+        from emoexplain.model.alignment import ctc_vocab, ctc_word_timings
+        if self._ctc_vocab is None:
+            self._ctc_vocab = ctc_vocab(self.config.encoder)
+        n_frames = int(speech.encoder.frame_mask[0].sum())
+        log_probs = torch.log_softmax(speech.encoder.ctc_logits[0, :n_frames].float(), -1)
+        return ctc_word_timings(log_probs, transcript, self._ctc_vocab,
+                                self.encoder.samples_per_frame / 16000, n_samples / 16000)
+
+
+class _eval_mode:
+    """Run a block in eval mode (z = mu, no dropout) and restore the previous mode after."""
+
+    def __init__(self, module: nn.Module):
+        self.module, self.was = module, module.training
+
+    def __enter__(self):
+        self.module.train(False)
+
+    def __exit__(self, *exc):
+        self.module.train(self.was)
