@@ -250,8 +250,9 @@ def _text(value, what, error) -> str:
 def _rating(value, what) -> int | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or value != int(value) \
-            or not 1 <= value <= 5:
+    # the range test comes first: it is False for NaN, which int() cannot convert
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 1 <= value <= 5 \
+            or value != int(value):
         raise InvalidJudgement(f"{what} must be a whole number from 1 to 5 (or None), got {value!r}.")
     return int(value)
 
