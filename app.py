@@ -25,7 +25,10 @@ from emoexplain.ui_backend import AppConfig, Backend, example_clips, is_demo_che
 log = logging.getLogger("emoexplain.app")
 DESCRIPTOR_NAMES = ("pitch", "volume", "speed", "pitch_variation", "tone", "emphasis")
 VERDICT_CHOICES = [("right", "correct"), ("wrong", "wrong"), ("unsure", "unsure")]
-EXPORT_FORMATS = ("csv", "jsonl")
+RUN_COLUMNS = ["id", "created_at", "checkpoint", "model_name", "model_version", "n_examples", "metrics"]
+RECENT_COLUMNS = ["id", "created_at", "annotator", "model", "human", "agreed", "faithfulness", "helpfulness",
+                  "consent", "note"]
+EXPORT_FORMATS = ("csv", "jsonl", "manifest")  # manifest: the training manifest (JSONL)
 
 # Keyboard shortcuts (documented in docs/app.md and under the Save button).
 SHORTCUTS_JS = """
@@ -85,8 +88,8 @@ def build_demo(backend: Backend | None = None):
     with gr.Blocks(title="emoexplain: explainable speech emotion recognition") as demo:
         gr.Markdown("# emoexplain\nRecord or upload speech, see the measured pitch and energy beside the model's "
                     "emotion and descriptors, then correct and judge the explanation.")
-        gr.Markdown(render.demo_notice(is_demo_checkpoint(cfg.checkpoint)), elem_id="demo-notice",
-                    visible=is_demo_checkpoint(cfg.checkpoint))
+        notice = gr.Markdown(render.demo_notice(True), elem_id="demo-notice",
+                             visible=is_demo_checkpoint(cfg.checkpoint))
         session = gr.State(None)        # {"analysis_id", "token", "transcript", "saved"}
         result_state = gr.State(None)   # the last /analyze result, kept server-side
         admin = gr.State(False)
@@ -156,13 +159,16 @@ def build_demo(backend: Backend | None = None):
             with gr.Column(visible=False) as review_panel:
                 refresh_btn = gr.Button("Refresh")
                 counts = gr.Markdown()
-                agreement = gr.Markdown()
+                with gr.Row():
+                    distribution = gr.Markdown()
+                    agreement = gr.Markdown()
+                confusion = gr.Dataframe(label="Model (rows) vs human (columns) emotion", interactive=False)
                 recent = gr.Dataframe(label="Recent judgements", interactive=False, wrap=True)
                 with gr.Row():
                     export_fmt = gr.Radio(list(EXPORT_FORMATS), value="csv", label="Export format")
                     export_btn = gr.Button("Export")
                     backup_btn = gr.Button("Back up now")
-                export_file = gr.File(label="Export", interactive=False)
+                export_file = gr.File(label="Export", interactive=False, height=90)
                 backup_status = gr.Markdown()
 
         with gr.Tab("Model") as model_tab:
@@ -171,6 +177,7 @@ def build_demo(backend: Backend | None = None):
             with gr.Row(visible=False) as switch_panel:
                 ckpt = gr.Dropdown(label="Checkpoint", choices=[], allow_custom_value=True, scale=3)
                 switch_btn = gr.Button("Switch (admin)", scale=1)
+            gr.Markdown("### Model card")
             card = gr.Markdown()
 
         # --- analyse ---------------------------------------------------------------------------
@@ -189,7 +196,7 @@ def build_demo(backend: Backend | None = None):
             start = time.perf_counter()
             fig = plots.figure(result)
             result.setdefault("latency_s", {})["plot"] = time.perf_counter() - start
-            model_words = (result.get("descriptors") or {}).get("model") or {}
+            model_words = render.model_words(result)
             labels = list(((result.get("emotion") or {}).get("probabilities") or {}).keys())
             state = {"analysis_id": result["analysis_id"], "token": uuid.uuid4().hex,
                      "transcript": result.get("transcript") or "", "saved": None}
@@ -265,8 +272,10 @@ def build_demo(backend: Backend | None = None):
             if not is_admin:
                 raise gr.Error("Unlock the Review tab first.")
             data = backend.review()
-            return (render.value_markdown(data["stats"]), render.value_markdown(data["agreement"]),
-                    _frame(data["recent"]))
+            return (render.counts_markdown(data["stats"]),
+                    render.distribution_markdown(data["stats"].get("human_emotions") or {}),
+                    render.agreement_markdown(data["agreement"]), _frame(render.confusion_rows(data["agreement"])),
+                    _frame(data["recent"], columns=RECENT_COLUMNS))
 
         @user_errors
         def unlock(token, profile: gr.OAuthProfile | None = None):
@@ -276,7 +285,7 @@ def build_demo(backend: Backend | None = None):
             return (True, "Unlocked.", gr.update(visible=True), gr.update(visible=True),
                     gr.update(choices=backend.available_checkpoints(), value=backend.model.checkpoint), *review(True))
 
-        review_outputs = [counts, agreement, recent]
+        review_outputs = [counts, distribution, agreement, confusion, recent]
         unlock_btn.click(unlock, [token_box], [admin, review_status, review_panel, switch_panel, ckpt,
                                                *review_outputs], api_visibility="private")
         refresh_btn.click(review, [admin], review_outputs, api_visibility="private")
@@ -300,14 +309,12 @@ def build_demo(backend: Backend | None = None):
         @user_errors
         def model_card():
             info = backend.model.info()
-            head = {k: info[k] for k in ("name", "version", "label_set", "labels", "checkpoint")}
-            text = "### Loaded model\n" + render.value_markdown(head)
-            if info["is_demo"]:
-                text = render.demo_notice(True) + "\n\n" + text
-            text += "\n\n### Metrics\n" + render.value_markdown(info["metrics"] or {"metrics": "none recorded"})
-            return text, _frame(backend.training_runs()), info["card"] or "_This checkpoint has no card._"
+            runs_frame = _frame(backend.training_runs(), columns=RUN_COLUMNS)
+            return (render.model_markdown(info), runs_frame, info["card"] or "_This checkpoint has no card._",
+                    gr.update(visible=info["is_demo"]))
 
-        model_tab.select(model_card, None, [model_info, runs, card], api_visibility="private")
+        model_outputs = [model_info, runs, card, notice]
+        model_tab.select(model_card, None, model_outputs, api_visibility="private")
 
         @user_errors
         def switch(is_admin, path):
@@ -319,7 +326,7 @@ def build_demo(backend: Backend | None = None):
             gr.Info(f"Switched to {path}.")
             return model_card()
 
-        switch_btn.click(switch, [admin, ckpt], [model_info, runs, card], api_visibility="private")
+        switch_btn.click(switch, [admin, ckpt], model_outputs, api_visibility="private")
     return demo
 
 
@@ -343,9 +350,9 @@ def _example_label(example: dict) -> str:
     return " ".join(map(str, bits))
 
 
-def _frame(rows: list[dict]):
+def _frame(rows: list[dict], columns: list[str] | None = None):
     import pandas as pd
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _vocabulary() -> dict:

@@ -263,13 +263,28 @@ class Backend:
 
     def export(self, fmt: str, folder: str | os.PathLike) -> Path:
         from emoexplain import store as store_api
-        dest = Path(folder) / f"emoexplain-{time.strftime('%Y%m%d-%H%M%S')}.{fmt}"
-        out = store_api.export(self.store, fmt, dest)
-        return Path(out) if isinstance(out, (str, os.PathLike)) else dest
+        suffix = {"manifest": "manifest.jsonl"}.get(fmt, fmt)
+        dest = Path(folder) / f"emoexplain-{time.strftime('%Y%m%d-%H%M%S')}.{suffix}"
+        store_api.export(self.store, fmt, dest)
+        return dest
 
-    def backup(self):
+    def backup(self) -> str:
+        """A consistent copy of the DB now (the store's backup() when it has one, else SQLite's backup API)."""
         from emoexplain import store as store_api
-        return store_api.backup(self.store)
+        if hasattr(store_api, "backup"):
+            return str(store_api.backup(self.store))
+        import sqlite3
+        if self.db_path is None:
+            raise EmoExplainError("An in-memory store has nothing to back up.")
+        dest = Path(self.db_path).parent / "backups" / f"emoexplain-{time.strftime('%Y%m%d-%H%M%S')}.db"
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(dest)
+        try:
+            with self.store.lock:
+                self.store.db.conn.backup(target)
+        finally:
+            target.close()
+        return str(dest)
 
     def available_checkpoints(self) -> list[str]:
         """The demo, the configured checkpoint, and checkpoint folders under <data>/checkpoints and runs/."""

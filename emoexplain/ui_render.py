@@ -46,11 +46,13 @@ def emotion_label(result: dict) -> dict[str, float]:
 
 
 def _emphasis_words_model(result: dict) -> set[str]:
-    model = (result.get("descriptors") or {}).get("model") or {}
-    words = model.get("emphasis") or result.get("emphasis") or ()
+    """The model's emphasised words: ``descriptors.emphasis`` [{word, start_s, end_s}] or words in ``model``."""
+    descriptors = result.get("descriptors") or {}
+    words = descriptors.get("emphasis") or (descriptors.get("model") or {}).get("emphasis") or ()
     if isinstance(words, str):
         words = re.split(r"[,;]\s*|\s+", words)
-    return {_norm_word(w) for w in words if _norm_word(w)}
+    words = [w.get("word", "") if isinstance(w, dict) else w for w in words]
+    return {_norm_word(part) for w in words for part in str(w).split() if _norm_word(part)}
 
 
 def _norm_word(word) -> str:
@@ -121,18 +123,26 @@ def evidence_text(descriptor: dict) -> str:
     return text
 
 
+def model_words(result: dict) -> dict[str, str]:
+    """The model's word per descriptor, emphasis as comma-joined words."""
+    descriptors = result.get("descriptors") or {}
+    words = {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
+             for k, v in (descriptors.get("model") or {}).items()}
+    emphasis = [w.get("word", "") if isinstance(w, dict) else str(w) for w in descriptors.get("emphasis") or []]
+    if emphasis and not words.get("emphasis"):
+        words["emphasis"] = ", ".join(w for w in emphasis if w)
+    return words
+
+
 def descriptor_rows(result: dict) -> list[dict]:
     """One row per descriptor: name, model word, measured word, evidence text, agree (bool | None)."""
-    descriptors = result.get("descriptors") or {}
-    model = descriptors.get("model") or {}
+    model = model_words(result)
     measured = _measured_by_name(result)
     names = [n for n in DESCRIPTOR_ORDER if n in model or n in measured]
     names += sorted(n for n in set(model) | set(measured) if n not in names)
     rows = []
     for name in names:
         m_word = model.get(name)
-        if isinstance(m_word, (list, tuple)):
-            m_word = ", ".join(map(str, m_word))
         meas = measured.get(name) or {}
         meas_word = meas.get("value")
         agree = None
@@ -250,3 +260,77 @@ def _compact(value) -> str:
     if isinstance(value, list):
         return ", ".join(_compact(v) for v in value)
     return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+# --- Review tab ------------------------------------------------------------------------------------
+
+def _pct(x) -> str:
+    return "–" if x is None else f"{100 * x:.0f}%"
+
+
+def counts_markdown(stats: dict) -> str:
+    """The headline numbers of ``store.stats()``."""
+    s = stats
+    line = (f"**{s.get('clips', 0)}** clips · **{s.get('analyses', 0)}** analyses · **{s.get('judgements', 0)}** "
+            f"judgements ({s.get('latest_judgements', 0)} current) by **{s.get('annotators', 0)}** annotators · "
+            f"{s.get('clips_with_audio', 0)} clips with audio kept (consent) · "
+            f"people agreed with the model's emotion: **{_pct(s.get('agree_with_model'))}**")
+    return line + f"\n\nStore: {escape_md(s.get('path', '?'))} ({(s.get('size_bytes') or 0) / 1e6:.2f} MB)"
+
+
+def distribution_markdown(counts: dict, title: str = "Human emotion labels") -> str:
+    """A label -> count table with a text bar, largest first."""
+    if not counts:
+        return f"**{escape_md(title)}**: _no judgements yet_"
+    top = max(counts.values()) or 1
+    lines = [f"**{escape_md(title)}**", "", "| label | n | |", "|---|---|---|"]
+    for label, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+        lines.append(f"| {escape_md(label)} | {n} | {'█' * max(1, round(12 * n / top))} |")
+    return "\n".join(lines)
+
+
+def agreement_markdown(agreement: dict) -> str:
+    """Inter-annotator agreement (emotion, each descriptor) and the model's accuracy against people."""
+    def coeffs(t: dict) -> str:
+        return (f"{t.get('n_items', 0)} | {_num(t.get('fleiss_kappa'), 3)} | "
+                f"{_num(t.get('krippendorff_alpha'), 3)} | {_num(t.get('cohen_kappa'), 3)}")
+    mvh = agreement.get("model_vs_human") or {}
+    lines = [f"**Model vs people** (label set {escape_md(agreement.get('label_set', '?'))}): accuracy "
+             f"**{_pct(mvh.get('accuracy'))}** over {mvh.get('n', 0)} judged clips", "",
+             "**Agreement between annotators** (clips judged by 2+ people)", "",
+             "| what | clips | Fleiss κ | Krippendorff α | Cohen κ |", "|---|---|---|---|---|",
+             f"| emotion | {coeffs(agreement.get('emotion') or {})} |"]
+    for name, table in (agreement.get("descriptors") or {}).items():
+        lines.append(f"| {escape_md(name.replace('_', ' '))} | {coeffs(table)} |")
+    accuracy = agreement.get("descriptor_accuracy") or {}
+    if accuracy:
+        lines += ["", "**Model descriptors as judged by people**", "",
+                  "| descriptor | right | wrong | unsure | accuracy |", "|---|---|---|---|---|"]
+        for name, a in accuracy.items():
+            lines.append(f"| {escape_md(name.replace('_', ' '))} | {a.get('correct', 0)} | {a.get('wrong', 0)} | "
+                         f"{a.get('unsure', 0)} | {_pct(a.get('accuracy'))} |")
+    return "\n".join(lines)
+
+
+def confusion_rows(agreement: dict) -> list[dict]:
+    """Model label (rows) x human label (columns) counts, for a dataframe."""
+    confusion = (agreement.get("model_vs_human") or {}).get("confusion") or {}
+    humans = sorted({h for row in confusion.values() for h in row})
+    return [{"model \\ human": model, **{h: row.get(h, 0) for h in humans}} for model, row in confusion.items()]
+
+
+# --- Model tab -------------------------------------------------------------------------------------
+
+def model_markdown(info: dict) -> str:
+    """The loaded checkpoint: name, version, label set, where it came from, and its metrics."""
+    labels = ", ".join(map(str, info.get("labels") or []))
+    lines = ["### Loaded model", "", "| | |", "|---|---|",
+             f"| name | {escape_md(info.get('name', '?'))} |",
+             f"| version | {escape_md(info.get('version', '?'))} |",
+             f"| labels | {escape_md(info.get('label_set', '?'))}: {escape_md(labels)} |",
+             f"| checkpoint | {escape_md(info.get('checkpoint', '?'))} |"]
+    if info.get("is_demo"):
+        lines.append("| kind | demo: trained on synthetic speech, not a real emotion recognizer |")
+    metrics = info.get("metrics") or {}
+    lines += ["", "### Metrics", "", value_markdown(metrics) if metrics else "_No metrics recorded in this checkpoint._"]
+    return "\n".join(lines)
