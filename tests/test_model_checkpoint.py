@@ -9,7 +9,7 @@ import torch
 
 from emoexplain.errors import CheckpointError, CheckpointMismatch
 from emoexplain.model import DEFAULT_CHECKPOINT, ModelConfig, TrainExample, build_explainer, load_explainer, \
-    save_checkpoint
+    save_checkpoint, tiny
 
 torch.set_num_threads(1)
 
@@ -20,14 +20,7 @@ def trained(tmp_path_factory):
     torch.manual_seed(1)
     explainer = build_explainer(ModelConfig.preset("tiny"))
     clip = 0.1 * np.random.default_rng(3).standard_normal(20000).astype(np.float32)
-    batch = explainer.collate([TrainExample(clip, "Emotion: sad. A woman speaks at a slow pace.", "caption")])
-    explainer.set_stage("joint")
-    optim = torch.optim.AdamW([p for p in explainer.parameters() if p.requires_grad], lr=1e-2)
-    for _ in range(3):
-        optim.zero_grad()
-        explainer(batch).loss.backward()
-        optim.step()
-    explainer.set_stage("eval")
+    tiny.overfit(explainer, [TrainExample(clip, "Emotion: sad. A woman speaks at a slow pace.", "caption")], steps=3)
     folder = tmp_path_factory.mktemp("ckpt") / "run"
     save_checkpoint(explainer, folder, metrics={"ua": 0.25}, train_config={"steps": 3}, version="test-1")
     return explainer, folder, clip
@@ -59,7 +52,6 @@ def test_save_then_load_gives_identical_outputs(trained):
 
 
 def test_mismatched_backbone_raises(trained, tmp_path):
-    from emoexplain.model import tiny
     _, folder, _ = trained
     other = tmp_path / "bigger_hubert"
     model = tiny.build_hubert()
