@@ -399,6 +399,7 @@ def main(argv=None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     config = AppConfig.from_env(**vars(args))
     backend = Backend(config)
+    backend.store  # noqa: B018 - open (and, with EMOEXPLAIN_HUB_DATASET, restore + start syncing) the store before serving
     demo = build_demo(backend)
     if config.preload:  # warm the model while the page loads; errors surface again on the first analysis
         threading.Thread(target=_preload, args=(backend,), daemon=True).start()
@@ -408,8 +409,8 @@ def main(argv=None) -> None:
 
 def _preload(backend: Backend) -> None:
     try:
-        backend.model.get()
-        log.info("model loaded in %.1f s", backend.model.load_seconds or 0)
+        backend.model.warm_up()
+        log.info("model loaded in %.1f s and warmed up", backend.model.load_seconds or 0)
     except Exception as e:  # noqa: BLE001 - shown to users when they analyse
         log.warning("model preload failed: %s", e)
 

@@ -109,6 +109,13 @@ class ModelHolder:
         self.load_seconds = time.perf_counter() - start
         return explainer
 
+    def warm_up(self) -> None:
+        """Load the model and run it once on a second of noise: the first real request is then fast."""
+        import numpy as np
+        explainer = self.get()
+        noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
+        explainer.predict(noise)
+
     def switch(self, checkpoint: str):
         """Load ``checkpoint`` and make it the shared model; the old one stays if loading fails."""
         explainer = self._load(checkpoint)
@@ -123,9 +130,18 @@ class ModelHolder:
         return {
             "name": getattr(explainer, "name", "?"), "version": getattr(explainer, "version", "?"),
             "label_set": getattr(explainer, "label_set", "?"), "labels": list(getattr(explainer, "labels", ())),
-            "checkpoint": path, "card": card, "metrics": _checkpoint_metrics(explainer, path),
+            "checkpoint": path, "card": _strip_front_matter(card), "metrics": _checkpoint_metrics(explainer, path),
             "is_demo": is_demo_checkpoint(path, card),
         }
+
+
+def _strip_front_matter(card: str) -> str:
+    """Drop a model card's YAML header (``---`` ... ``---``): metadata for the hub, noise on the page."""
+    if card.startswith("---"):
+        end = card.find("\n---", 3)
+        if end != -1:
+            return card[end + 4:].lstrip()
+    return card
 
 
 def _checkpoint_metrics(explainer, path: str) -> dict:
@@ -174,10 +190,19 @@ class Backend:
         if self._store is None:
             with self._store_lock:
                 if self._store is None:
-                    from emoexplain.store import open_store
-                    path = None if self.config.data_dir is None else Path(self.config.data_dir) / "emoexplain.db"
-                    self._store = open_store(path)
+                    self._store = self._open_store()
         return self._store
+
+    def _open_store(self):
+        """Open the DB; with EMOEXPLAIN_HUB_DATASET set, restore it from the dataset when empty and sync it
+        back every few minutes (the way a Space without persistent storage keeps its judgements)."""
+        from emoexplain import store as store_api
+        folder = Path(self.config.data_dir) if self.config.data_dir else store_api.data_dir()
+        path = folder / store_api.DB_NAME
+        store_api.restore_from_hub(path)            # no-op without EMOEXPLAIN_HUB_DATASET
+        store = store_api.open_store(path)
+        self._hub_sync = store_api.start_hub_sync(store)  # None without EMOEXPLAIN_HUB_DATASET
+        return store
 
     @property
     def db_path(self) -> Path | None:
@@ -269,22 +294,9 @@ class Backend:
         return dest
 
     def backup(self) -> str:
-        """A consistent copy of the DB now (the store's backup() when it has one, else SQLite's backup API)."""
+        """A consistent snapshot of the DB now, in backups/ beside it."""
         from emoexplain import store as store_api
-        if hasattr(store_api, "backup"):
-            return str(store_api.backup(self.store))
-        import sqlite3
-        if self.db_path is None:
-            raise EmoExplainError("An in-memory store has nothing to back up.")
-        dest = Path(self.db_path).parent / "backups" / f"emoexplain-{time.strftime('%Y%m%d-%H%M%S')}.db"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        target = sqlite3.connect(dest)
-        try:
-            with self.store.lock:
-                self.store.db.conn.backup(target)
-        finally:
-            target.close()
-        return str(dest)
+        return str(store_api.backup(self.store))
 
     def available_checkpoints(self) -> list[str]:
         """The demo, the configured checkpoint, and checkpoint folders under <data>/checkpoints and runs/."""
