@@ -194,7 +194,8 @@ class MetricLog:
 
 # --- the loop --------------------------------------------------------------------------------------------
 def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, resume: str | Path | None = None,
-        evaluate_fn=None, card: str | None = None, save_final: bool = True) -> FitResult:
+        evaluate_fn=None, card: str | None = None, save_final: bool = True,
+        version: str | None = None) -> FitResult:
     """Train as ``cfg`` says; returns where the checkpoint went, the final progress and eval metrics.
 
     ``train_rows``/``eval_rows`` replace the manifests (from-store and tests); ``resume`` continues from a
@@ -264,7 +265,8 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
         progress.best = metrics
         if save_final:
             explainer.set_stage("eval")
-            save_checkpoint(explainer, checkpoint, metrics=metrics, train_config=cfg.to_dict(), card=card)
+            save_checkpoint(explainer, checkpoint, metrics=metrics, train_config=cfg.to_dict(), card=card,
+                            version=version)
     accelerator.wait_for_everyone()
     log.close()
     return FitResult(run_dir, checkpoint, progress, metrics, explainer)
@@ -272,11 +274,14 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
 
 def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar) -> bool:
     """One pass over the data from ``progress.batches_done``; True when max_steps was reached."""
+    import torch
     from torch.utils.data import DataLoader
 
     dataset.epoch = progress.epoch
+    # the loader's own generator keeps it off the global RNG (which the VIB noise uses and resume restores)
     loader = DataLoader(dataset, batch_size=cfg.batch_size, sampler=_sampler(dataset.rows, cfg, progress.epoch),
-                        collate_fn=list, num_workers=cfg.num_workers, drop_last=False)
+                        collate_fn=list, num_workers=cfg.num_workers, drop_last=False,
+                        generator=torch.Generator().manual_seed(cfg.seed + progress.epoch))
     if accelerator.num_processes > 1:
         loader = accelerator.prepare_data_loader(loader)
     stage = None

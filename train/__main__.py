@@ -1,0 +1,168 @@
+"""Command line: ``python -m train {fit,eval,from-store,demo,prepare,compare} ...`` (docs/training.md).
+
+Only this edge catches EmoExplainError and turns it into a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def cmd_fit(args, overrides) -> int:
+    from train.config import TrainConfig
+    from train.loop import fit
+
+    cfg = TrainConfig.from_file(args.config, overrides)
+    result = fit(cfg, resume=args.resume)
+    print(json.dumps({"checkpoint": str(result.checkpoint), "steps": result.progress.step,
+                      **{k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}}, indent=2))
+    return 0
+
+
+def cmd_eval(args, overrides) -> int:
+    from emoexplain.model import load_explainer
+    from train.data.manifest import read_manifest
+    from train.evaluate.report import write_report
+    from train.evaluate.runner import evaluate_explainer
+
+    explainer = load_explainer(args.checkpoint, device="cpu")
+    rows = read_manifest(args.manifest, split=args.split)
+    if args.limit:
+        rows = rows[: args.limit]
+    metrics = evaluate_explainer(explainer, rows, generate_max=args.generate, keep_predictions=True)
+    out = Path(args.out or Path(args.checkpoint) / "eval")
+    path = write_report(metrics, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]")
+    print(f"report: {path}")
+    print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float))}, indent=2))
+    return 0
+
+
+def cmd_from_store(args, overrides) -> int:
+    from train.from_store import from_store
+
+    result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, config_path=args.config,
+                        overrides=overrides, out_dir=args.out)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_demo(args, overrides) -> int:
+    from train.demo import run_demo
+
+    run_demo(work_dir=args.work, out=args.out, overrides=overrides, n_train=args.n_train, n_test=args.n_test,
+             ablation=args.ablation)
+    return 0
+
+
+def cmd_prepare(args, overrides) -> int:
+    """Build a manifest from a corpus folder (and fill descriptors from the acoustic engine)."""
+    from train.data import manifest as mf
+
+    counts: dict = {}
+    if args.corpus == "iemocap":
+        from train.data.iemocap import build
+        rows = build(args.root)
+    elif args.corpus == "meld":
+        from train.data.meld import build
+        rows, counts = build(args.root, audio_dir=args.audio_dir)
+    elif args.corpus == "speechcraft":
+        from train.data.speechcraft import build
+        rows, counts = build(args.root, args.audio_dir)
+    elif args.corpus == "folder":
+        from train.data.folder import build
+        rows = build(args.root, label_set=args.label_set)
+    elif args.corpus == "synthetic":
+        from train.data.synthetic import SyntheticSpec, generate
+        path = generate(args.out_dir, SyntheticSpec(n_train=args.n_train, n_test=args.n_test),
+                        measure=not args.no_measure)
+        print(f"manifest: {path}")
+        return 0
+    else:  # pragma: no cover - argparse restricts the choices
+        raise AssertionError(args.corpus)
+    if not args.no_measure:
+        rows = [mf.fill_descriptors(r) for r in rows]
+    path = mf.write_manifest(rows, Path(args.out_dir) / "manifest.jsonl")
+    print(json.dumps({"manifest": str(path), **mf.summary(rows), **counts}, indent=2))
+    return 0
+
+
+def cmd_compare(args, overrides) -> int:
+    """Paired one-tailed t-test (per-fold or per-utterance scores) and McNemar between two prediction files."""
+    from train.evaluate.stats import mcnemar, paired_t_test
+
+    a, b = (json.loads(Path(p).read_text()) for p in (args.a, args.b))
+    if isinstance(a, dict) and "predictions" in a:
+        ca = [p["reference"] == p["predicted"] for p in a["predictions"]]
+        cb = [p["reference"] == p["predicted"] for p in b["predictions"]]
+        print(json.dumps({"mcnemar": mcnemar(ca, cb), "paired_t_test": paired_t_test(ca, cb)}, indent=2))
+    else:
+        print(json.dumps({"paired_t_test": paired_t_test(a, b)}, indent=2))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    f = sub.add_parser("fit", help="train from a config (extra --key=value override it)")
+    f.add_argument("--config", required=True)
+    f.add_argument("--resume", help="a <run>/state folder to continue from")
+    f.set_defaults(func=cmd_fit)
+    e = sub.add_parser("eval", help="evaluate a checkpoint on a manifest; writes a markdown report")
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--manifest", required=True)
+    e.add_argument("--split", default="test", help="rows of this split ('*' = all)")
+    e.add_argument("--limit", type=int, default=0)
+    e.add_argument("--generate", type=int, default=64, help="captions to generate (for WER/SED/BLEU)")
+    e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
+    e.set_defaults(func=cmd_eval)
+    s = sub.add_parser("from-store", help="fine-tune a checkpoint on the app's corrections")
+    s.add_argument("--db", required=True)
+    s.add_argument("--checkpoint", required=True, help="the current (parent) checkpoint")
+    s.add_argument("--replay", help="manifest of the original corpus to mix in (default: the parent's)")
+    s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
+    s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.set_defaults(func=cmd_from_store)
+    d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")
+    d.add_argument("--work", default="runs/demo", help="corpus and run folder")
+    d.add_argument("--out", default="assets/demo_checkpoint")
+    d.add_argument("--n-train", type=int, default=4000)
+    d.add_argument("--n-test", type=int, default=400)
+    d.add_argument("--ablation", action="store_true", help="also train without the prosody input and compare")
+    d.set_defaults(func=cmd_demo)
+    r = sub.add_parser("prepare", help="write a manifest from a corpus")
+    r.add_argument("corpus", choices=["iemocap", "meld", "speechcraft", "folder", "synthetic"])
+    r.add_argument("--root", help="corpus folder (speechcraft: the labels JSON/JSONL file)")
+    r.add_argument("--audio-dir", help="meld: extracted audio; speechcraft: audio root")
+    r.add_argument("--label-set", default="iemocap4")
+    r.add_argument("--out-dir", required=True)
+    r.add_argument("--n-train", type=int, default=4000)
+    r.add_argument("--n-test", type=int, default=400)
+    r.add_argument("--no-measure", action="store_true", help="do not fill descriptors from the acoustic engine")
+    r.set_defaults(func=cmd_prepare)
+    c = sub.add_parser("compare", help="significance: two eval predictions.json or two JSON lists of fold scores")
+    c.add_argument("a")
+    c.add_argument("b")
+    c.set_defaults(func=cmd_compare)
+    return p
+
+
+def main(argv=None) -> int:
+    from emoexplain.errors import EmoExplainError
+
+    args, rest = parser().parse_known_args(argv)
+    bad = [r for r in rest if not r.startswith("--") or "=" not in r]
+    if bad:
+        print(f"error: unexpected arguments {bad}; overrides look like --key=value", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args, rest)
+    except EmoExplainError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
