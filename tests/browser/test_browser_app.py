@@ -21,6 +21,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 TIMEOUT_MS = 60_000
+ADMIN_TOKEN = "browser-admin-token"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,8 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, demo_checkpoint_env):
-    with AppProcess(tmp_path_factory.mktemp("browser-data"), env=demo_checkpoint_env) as server:
+    env = {**demo_checkpoint_env, "EMOEXPLAIN_ADMIN_TOKEN": ADMIN_TOKEN}
+    with AppProcess(tmp_path_factory.mktemp("browser-data"), env=env) as server:
         yield server
 
 
@@ -93,6 +95,22 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, artifacts):
         rows = [r for r in _judgements(app) if r["annotator_id"] == "browser-tester"]
         assert len(rows) == 1 and rows[0]["agreed"] == 1 and rows[0]["faithfulness"] == 4
         assert '"speed": {"verdict": "unsure"}' in rows[0]["descriptor_verdicts"]
+
+        # the newcomer's last step: the judgement is in the Review tab and in the export
+        page.get_by_role("tab", name="Review").click()
+        page.get_by_label("Admin token").fill("wrong token")
+        page.get_by_role("button", name="Unlock").click()
+        page.get_by_text("not right").first.wait_for(timeout=TIMEOUT_MS)
+        page.get_by_label("Admin token").fill(ADMIN_TOKEN)
+        page.get_by_role("button", name="Unlock").click()
+        page.get_by_text("browser-tester").first.wait_for(timeout=TIMEOUT_MS)
+        page.get_by_role("button", name="Export", exact=True).click()
+        link = page.locator("a[download]").filter(has_text=".csv").first
+        link.wait_for(timeout=TIMEOUT_MS)
+        with page.expect_download() as download:
+            link.click()
+        assert "browser-tester" in Path(download.value.path()).read_text()
+        page.screenshot(path=str(artifacts / "desktop-review.png"), full_page=True)
 
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
         phone.goto(app.url)
