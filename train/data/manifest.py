@@ -70,7 +70,7 @@ def read_manifest(path: str | Path, *, split: str | None = None, exclude_split: 
             continue
         try:
             row = make_row(**json.loads(line))
-        except (json.JSONDecodeError, TypeError) as e:
+        except (json.JSONDecodeError, TypeError, ManifestError) as e:
             raise ManifestError(f"{path}:{n}: not a manifest row ({e})") from None
         if not Path(row["audio"]).is_absolute():
             row["audio"] = str((path.parent / row["audio"]).resolve())
