@@ -221,7 +221,9 @@ class Explainer(nn.Module):
         b, n = speech.content.shape[0], len(self.labels)
         embeds, mask, positions, _ = self._sequences(speech, ["caption"] * b, [self._answer_ids] * b,
                                                      loss_on_answer=False, left_pad=True)
-        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, use_cache=True)
+        # logits_to_keep=1: the prompt's other positions need no (B, L, vocab) projection
+        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, use_cache=True,
+                       logits_to_keep=1)
         first = torch.log_softmax(out.logits[:, -1].float(), -1)                          # (B, V)
         width = max(len(c) for c in self._label_ids)
         cand = torch.full((n, width), self.tokenizer.pad_token_id, dtype=torch.long, device=self.device)
@@ -252,13 +254,17 @@ class Explainer(nn.Module):
     # --- generation --------------------------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, speech: SpeechTokens, *, task: str = "caption", forced: list[list[int]] | None = None,
-                 num_beams: int = 1, max_new_tokens: int | None = None) -> list[str]:
-        """Greedy (num_beams=1) or beam search with the KV cache; ``forced`` answer tokens start each reply."""
+                 num_beams: int = 1, max_new_tokens: int | None = None, min_new_tokens: int = 0) -> list[str]:
+        """Greedy (num_beams=1) or beam search with the KV cache; ``forced`` answer tokens start each reply.
+
+        ``min_new_tokens`` suppresses the end of turn until then (the benchmark uses it for fixed-length runs).
+        """
         b = speech.content.shape[0]
         forced = forced or [[] for _ in range(b)]
         embeds, mask, _, _ = self._sequences(speech, [task] * b, forced, loss_on_answer=False, left_pad=True)
         new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, do_sample=False, num_beams=num_beams,
                                 max_new_tokens=max_new_tokens or self.config.max_new_tokens,
+                                min_new_tokens=min_new_tokens or None,
                                 eos_token_id=self._stop_ids, pad_token_id=self.tokenizer.pad_token_id,
                                 temperature=None, top_p=None, top_k=None)
         return [self.tokenizer.decode(list(f) + row.tolist(), skip_special_tokens=True).strip()

@@ -28,7 +28,6 @@ class PromptIds:
 
 def load_llm(id_or_path: str, config, *, device=None, dtype=None, device_map=None):
     """(peft model with a fresh LoRA adapter named "default", tokenizer)."""
-    from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(id_or_path)
@@ -40,14 +39,20 @@ def load_llm(id_or_path: str, config, *, device=None, dtype=None, device_map=Non
     model = AutoModelForCausalLM.from_pretrained(id_or_path, **kwargs)
     if device_map is None:
         model = model.to(device or "cpu")
-    torch.manual_seed(config.seed)  # LoRA A matrices are random: same seed, same fresh adapter
+    return add_lora(model, config), tokenizer
+
+
+def add_lora(model, config):
+    """Wrap a causal LM with a fresh LoRA adapter (seeded: same config, same adapter)."""
+    from peft import LoraConfig, get_peft_model
+
+    torch.manual_seed(config.seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(config.lora_targets),
                       modules_to_save=list(config.lora_modules_to_save) or None, task_type="CAUSAL_LM")
     with warnings.catch_warnings():  # transformers 5 deprecation inside peft (platform.md)
         warnings.simplefilter("ignore", FutureWarning)
-        model = get_peft_model(model, lora)
-    return model, tokenizer
+        return get_peft_model(model, lora)
 
 
 def prompt_ids(tokenizer, system: str, instruction: str) -> PromptIds:

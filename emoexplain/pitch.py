@@ -1,0 +1,135 @@
+"""F0 tracking: vectorised YIN with a voicing threshold and a Viterbi pass against octave jumps.
+
+Why our own tracker: Praat (parselmouth) is GPL-3 and the project is MIT, librosa.pyin is 10-20x slower
+than real time needs on a CPU Space, and librosa.yin has no voicing decision. This is YIN (de Cheveigne &
+Kawahara 2002) over all frames at once with numpy FFTs, plus the candidate/path search that Praat uses to
+keep the contour from jumping an octave. docs/acoustics.md has its accuracy against Praat.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PitchConfig:
+    fmin_hz: float = 60.0            # lowest F0 searched (deep male voices)
+    fmax_hz: float = 500.0           # highest F0 searched (children, excited speech)
+    window_s: float = 0.030          # YIN integration window
+    threshold: float = 0.15          # YIN absolute threshold: first dip below it is the period
+    voicing_threshold: float = 0.35  # frames whose best CMNDF dip is above this are unvoiced
+    silence_db: float = -50.0        # frames this far below the loudest frame are unvoiced
+    n_candidates: int = 3            # period candidates per frame kept for the path search
+    octave_cost: float = 4.0         # path cost per octave jumped between consecutive voiced frames
+    voicing_cost: float = 0.5        # path cost of switching voiced <-> unvoiced
+
+
+def yin_track(samples: np.ndarray, sample_rate: int, hop: int, config: PitchConfig = PitchConfig()):
+    """Return (f0_hz with NaN where unvoiced, voiced bool, aperiodicity in [0, 1]) per hop-spaced frame.
+
+    Frame i is centred on sample i * hop. aperiodicity is YIN's CMNDF minimum (0 = perfectly periodic).
+    """
+    tau_min = max(2, int(sample_rate / config.fmax_hz))
+    tau_max = int(np.ceil(sample_rate / config.fmin_hz))
+    window = int(config.window_s * sample_rate)
+    frames = _frames(samples, window + tau_max, hop)                  # (n_frames, window + tau_max)
+    cmndf = _cmndf(frames, window, tau_max)                            # (n_frames, tau_max + 1)
+    taus, costs = _candidates(cmndf, tau_min, tau_max, config)         # (n_frames, K) each
+    loud = _frame_db(frames[:, :window])
+    silent = loud < loud.max() + config.silence_db
+    best = _viterbi(taus, costs, silent, config)
+    n = len(frames)
+    period = taus[np.arange(n), np.maximum(best, 0)]
+    aperiodicity = np.where(best >= 0, costs[np.arange(n), np.maximum(best, 0)], 1.0)
+    voiced = (best >= 0) & (aperiodicity < config.voicing_threshold) & ~silent
+    f0 = np.where(voiced, sample_rate / np.where(period > 0, period, 1.0), np.nan)
+    return f0.astype(np.float64), voiced, np.clip(aperiodicity, 0.0, 1.0)
+
+
+def _frames(samples: np.ndarray, length: int, hop: int) -> np.ndarray:
+    """Frames of ``length`` samples whose analysis window starts half a YIN window before i * hop."""
+    n_frames = 1 + len(samples) // hop
+    pad_left = length // 4
+    padded = np.pad(samples.astype(np.float64), (pad_left, length))
+    view = np.lib.stride_tricks.sliding_window_view(padded, length)[::hop]
+    return view[:n_frames]
+
+
+def _cmndf(frames: np.ndarray, window: int, tau_max: int) -> np.ndarray:
+    """YIN's cumulative mean normalised difference d'(tau) for tau = 0..tau_max, all frames at once."""
+    n_fft = 1 << int(np.ceil(np.log2(frames.shape[1] + window)))
+    spectrum = np.fft.rfft(frames, n_fft)
+    head = np.fft.rfft(frames[:, :window], n_fft)
+    # r(tau) = sum_j x[j] x[j + tau] over the first `window` samples: a cross-correlation by FFT
+    corr = np.fft.irfft(np.conj(head) * spectrum, n_fft)[:, : tau_max + 1]
+    energy = np.cumsum(np.pad(frames ** 2, ((0, 0), (1, 0))), axis=1)
+    e0 = energy[:, window][:, None]
+    e_tau = energy[:, window: window + tau_max + 1] - energy[:, : tau_max + 1]
+    diff = np.maximum(e0 + e_tau - 2 * corr, 0.0)
+    cumulative = np.cumsum(diff[:, 1:], axis=1)
+    taus = np.arange(1, tau_max + 1)
+    out = np.ones_like(diff)
+    out[:, 1:] = diff[:, 1:] * taus / np.maximum(cumulative, 1e-12)
+    return out
+
+
+def _candidates(cmndf: np.ndarray, tau_min: int, tau_max: int, config: PitchConfig):
+    """The K deepest local minima of d' per frame, as parabolically refined periods and their depths.
+
+    The YIN threshold rule (prefer the first dip under the threshold, not the deepest) becomes a bonus on
+    that dip's cost, so the path search still sees the octave alternatives.
+    """
+    d = cmndf[:, tau_min - 1: tau_max + 1]
+    is_min = (d[:, 1:-1] <= d[:, :-2]) & (d[:, 1:-1] < d[:, 2:])
+    depth = np.where(is_min, d[:, 1:-1], np.inf)                       # candidates at tau_min..tau_max-1
+    first = np.argmax(is_min & (d[:, 1:-1] < config.threshold), axis=1)
+    has_first = (is_min & (d[:, 1:-1] < config.threshold)).any(axis=1)
+    score = depth.copy()
+    rows = np.arange(len(d))
+    score[rows[has_first], first[has_first]] -= config.threshold       # favour YIN's pick
+    k = config.n_candidates
+    order = np.argsort(score, axis=1)[:, :k]
+    chosen_depth = np.take_along_axis(depth, order, axis=1)
+    # parabolic interpolation around each minimum for sub-sample periods
+    i = order + 1
+    left = np.take_along_axis(d, i - 1, axis=1)
+    mid = np.take_along_axis(d, i, axis=1)
+    right = np.take_along_axis(d, i + 1, axis=1)
+    denom = left - 2 * mid + right
+    shift = np.where(np.abs(denom) > 1e-12, 0.5 * (left - right) / np.where(denom == 0, 1, denom), 0.0)
+    taus = (order + tau_min).astype(np.float64) + np.clip(shift, -1, 1)
+    costs = np.where(np.isfinite(chosen_depth), chosen_depth, np.inf)
+    return taus, costs
+
+
+def _frame_db(frames: np.ndarray) -> np.ndarray:
+    return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
+
+
+def _viterbi(taus: np.ndarray, costs: np.ndarray, silent: np.ndarray, config: PitchConfig) -> np.ndarray:
+    """Cheapest path through K period candidates + one unvoiced state; returns the candidate index or -1.
+
+    Local cost: d' depth for a candidate, the voicing threshold for "unvoiced". Transition cost: octaves
+    jumped between consecutive voiced frames (so a one-frame octave error loses to a smooth contour).
+    """
+    n, k = taus.shape
+    local = np.concatenate([costs, np.full((n, 1), config.voicing_threshold)], axis=1)
+    local[silent, :k] = np.inf
+    local[silent, k] = 0.0
+    log_tau = np.log2(np.where(taus > 0, taus, 1.0))
+    # all transition matrices at once: (n - 1, from, to)
+    trans = np.zeros((n - 1, k + 1, k + 1))
+    trans[:, :k, :k] = config.octave_cost * np.abs(log_tau[:-1, :, None] - log_tau[1:, None, :])
+    trans[:, :k, k] = trans[:, k, :k] = config.voicing_cost
+    back = np.zeros((n, k + 1), dtype=np.int64)
+    total = local[0].copy()
+    columns = np.arange(k + 1)
+    for t in range(1, n):
+        step = total[:, None] + trans[t - 1]
+        back[t] = np.argmin(step, axis=0)
+        total = step[back[t], columns] + local[t]
+    path = np.empty(n, dtype=np.int64)
+    path[-1] = int(np.argmin(total))
+    for t in range(n - 1, 0, -1):
+        path[t - 1] = back[t, path[t]]
+    return np.where(path == k, -1, path)
