@@ -163,7 +163,7 @@ def build_demo(backend: Backend | None = None):
                     distribution = gr.Markdown()
                     agreement = gr.Markdown()
                 confusion = gr.Dataframe(label="Model (rows) vs human (columns) emotion", interactive=False)
-                recent = gr.Dataframe(label="Recent judgements", interactive=False, wrap=True)
+                recent = gr.Dataframe(label="Recent judgements", interactive=False, wrap=True, elem_id="recent")
                 with gr.Row():
                     export_fmt = gr.Radio(list(EXPORT_FORMATS), value="csv", label="Export format")
                     export_btn = gr.Button("Export")
@@ -192,9 +192,14 @@ def build_demo(backend: Backend | None = None):
             return result, result
 
         def show(result):
-            from emoexplain import plots
             start = time.perf_counter()
-            fig = plots.figure(result)
+            try:
+                from emoexplain import plots
+                fig = plots.figure(result)
+            except Exception:  # noqa: BLE001 - a broken plot must not hide the prediction and the evidence
+                log.exception("the pitch/energy plot failed for analysis %s", result.get("analysis_id"))
+                gr.Warning("The pitch/energy plot could not be drawn; the numbers above are complete.")
+                fig = None
             result.setdefault("latency_s", {})["plot"] = time.perf_counter() - start
             model_words = render.model_words(result)
             labels = list(((result.get("emotion") or {}).get("probabilities") or {}).keys())

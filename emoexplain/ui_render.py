@@ -12,8 +12,11 @@ import html
 import math
 import re
 
-# Characters that carry meaning in (GitHub-flavoured) markdown; escaped with a backslash after html.escape.
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+# Characters that carry meaning in (GitHub-flavoured) markdown; escaped with a backslash. "<", ">" and "&"
+# are not here: html.escape turns them into entities afterwards (a backslash before "&" would show "&gt;").
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:@=])")  # ":", "@", "=": no autolinks, no setext headings
+# Control characters (a random caption can hold them) and Unicode line/paragraph separators: dropped.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
 DESCRIPTOR_ORDER = ("pitch", "volume", "speed", "pitch_variation", "tone", "emphasis")
 EMPHASIS_COLORS = {"emphasis (model)": "#f59e0b", "emphasis (measured)": "#60a5fa",
                    "emphasis (model + measured)": "#ef4444"}
@@ -22,9 +25,11 @@ EMPHASIS_COLORS = {"emphasis (model)": "#f59e0b", "emphasis (measured)": "#60a5f
 def escape_md(text) -> str:
     """Make ``text`` inert inside markdown: no HTML tags, no links, no emphasis, no tables, one line."""
     text = "" if text is None else str(text)
-    text = html.escape(text, quote=True)
-    text = text.replace("\r", " ").replace("\n", " ")
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    text = _CONTROL.sub("", text.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    # last, so the entities' own "#" is not backslash-escaped (that would show "&\#x27;" literally); quotes
+    # need no escaping outside attributes, and "&", "<", ">" become entities that no markdown rule touches
+    return html.escape(text, quote=False)
 
 
 def _num(value, digits: int = 1) -> str:
@@ -158,9 +163,9 @@ def descriptor_markdown(result: dict) -> str:
     rows = descriptor_rows(result)
     if not rows:
         return "_No descriptors in this result._"
-    lines = ["| descriptor | model | measured | evidence | |", "|---|---|---|---|---|"]
+    lines = ["| descriptor | model | measured | evidence | model vs measured |", "|---|---|---|---|---|"]
     for row in rows:
-        mark = {True: "✓ agree", False: "⚠ **disagree**", None: ""}[row["agree"]]
+        mark = {True: "✓ agree", False: "⚠ **disagree**", None: "–"}[row["agree"]]
         lines.append(f"| {escape_md(row['name'].replace('_', ' '))} | {escape_md(row['model'] or '–')} | "
                      f"{escape_md(row['measured'] or '–')} | {row['evidence'] or '–'} | {mark} |")
     disagreements = [r for r in rows if r["agree"] is False]

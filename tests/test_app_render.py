@@ -40,6 +40,14 @@ def test_escape_md_neutralises_html_and_markdown():
     assert "\n" not in text and "\\|" in text
 
 
+def test_escape_md_keeps_plain_text_readable():
+    # apostrophes stay apostrophes (an escaped entity "&\\#x27;" would show literally), controls are dropped
+    assert render.escape_md("the model's caption") == "the model's caption"
+    assert render.escape_md("a\x7fb\x00c\td") == "abc d"
+    assert render.escape_md("x > 3 & y") == "x &gt; 3 &amp; y"
+    assert "\\:" in render.escape_md("see http://evil.example") and "\\@" in render.escape_md("me@x.org")
+
+
 def test_caption_is_escaped():
     md = render.caption_markdown(RESULT)
     assert "<script>" not in md and "&lt;script&gt;" in md

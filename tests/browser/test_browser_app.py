@@ -5,6 +5,7 @@
 Screenshots (desktop and phone width) go to artifacts/browser/ (git-ignored) or $EMOEXPLAIN_ARTIFACTS.
 """
 
+import json
 import os
 import sqlite3
 from pathlib import Path
@@ -103,13 +104,13 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, artifacts):
         page.get_by_text("not right").first.wait_for(timeout=TIMEOUT_MS)
         page.get_by_label("Admin token").fill(ADMIN_TOKEN)
         page.get_by_role("button", name="Unlock").click()
-        page.get_by_text("browser-tester").first.wait_for(timeout=TIMEOUT_MS)
+        # the dataframe keeps a hidden copy of its cells for sizing: look for the visible one
+        page.locator("#recent").get_by_text("browser-tester").filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
         page.get_by_role("button", name="Export", exact=True).click()
-        link = page.locator("a[download]").filter(has_text=".csv").first
-        link.wait_for(timeout=TIMEOUT_MS)
-        with page.expect_download() as download:
-            link.click()
-        assert "browser-tester" in Path(download.value.path()).read_text()
+        link = page.locator("a[download$='.csv']").first  # gr.File's download link
+        link.wait_for(state="attached", timeout=TIMEOUT_MS)
+        exported = page.request.get(link.get_attribute("href"))
+        assert exported.ok and "browser-tester" in exported.text()
         page.screenshot(path=str(artifacts / "desktop-review.png"), full_page=True)
 
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
@@ -132,22 +133,45 @@ def test_record_through_the_microphone(app, playwright, synth_speech, artifacts)
         page = context.new_page()
         page.goto(app.url)
         audio = page.locator("#audio-in")
-        mic = audio.get_by_role("button", name="Record audio")  # the source switch; absent when already active
-        if mic.count():
-            mic.first.click()
-        audio.get_by_role("button", name="Record", exact=True).click()
-        page.wait_for_timeout(4000)
-        audio.get_by_role("button", name="Stop", exact=True).click()
-        page.wait_for_timeout(1000)
+        # gr.Audio(sources=["upload", "microphone"]) (Gradio 6.31) starts on upload; its source bar has the
+        # icon buttons "Upload file" and "Record audio". Wait for the page to render before switching.
+        audio.get_by_role("button", name="Record audio").click(timeout=TIMEOUT_MS)
+        audio.get_by_role("button", name="Record", exact=True).click(timeout=TIMEOUT_MS)
+        stop = audio.get_by_role("button", name="Stop", exact=True)
+        stop.wait_for(timeout=TIMEOUT_MS)       # recording has started
+        page.wait_for_timeout(4000)             # the length of the recording, not an assertion
+        stop.click()
+        audio.get_by_role("button", name="Play", exact=True).wait_for(timeout=TIMEOUT_MS)  # the recording is the value
+        # ... and its waveform is loaded: the player shows its length (about 0:04), no longer 0:00
+        sync_api.expect(audio.locator("time#duration")).not_to_have_text("0:00", timeout=TIMEOUT_MS)
+        page.screenshot(path=str(artifacts / "desktop-microphone-recorded.png"))
         page.keyboard.press("Control+Enter")  # the analyse shortcut
         _wait_for_result(page)
         summary = page.locator(".small-note").first.inner_text()
         page.screenshot(path=str(artifacts / "desktop-microphone.png"), full_page=True)
-        assert "analysis #" in summary
-        seconds = float(summary.split(" s analysed")[0].split("·")[-1])
-        assert 2.5 < seconds < 8, summary  # about the 4 s recorded, not an empty or default clip
     finally:
         browser.close()
+    assert "analysis #" in summary, summary
+    analysis_id = int(summary.split("analysis #")[1].split()[0])
+    seconds = float(summary.split(" s analysed")[0].split("·")[-1])
+    assert 2.5 < seconds < 8, summary  # about the 4 s recorded, not an empty or default clip
+    # the recording carries the speech file: its measured pitch matches the file's own analysis
+    from gradio_client import Client, handle_file
+    direct = Client(app.url, verbose=False).predict(handle_file(str(speech)), api_name="/analyze")
+    [recorded] = _analyses(app, analysis_id)
+    recorded_pitch = json.loads(recorded["acoustics"])["pitch"]["median_hz"]
+    direct_pitch = direct["acoustics"]["pitch"]["median_hz"]
+    assert recorded_pitch == pytest.approx(direct_pitch, rel=0.15), (recorded_pitch, direct_pitch)
+    assert recorded["clip_sha256"] != direct["acoustics"]["audio"]["sha256"]  # a real recording, not the file
+
+
+def _analyses(app, analysis_id: int) -> list[dict]:
+    con = sqlite3.connect(app.data_dir / "emoexplain.db")
+    con.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in con.execute("SELECT * FROM analyses WHERE id = ?", (analysis_id,))]
+    finally:
+        con.close()
 
 
 def _demo(app) -> bool:
