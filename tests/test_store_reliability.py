@@ -139,3 +139,22 @@ def test_hostile_input_is_rejected_without_writing(tmp_path, kwargs, error):
     assert (1, 1) == (store.read("SELECT count(*) AS n FROM judgements")[0]["n"],
                       store.read("SELECT count(*) AS n FROM annotators")[0]["n"])
     _check(store)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="the writer queue is an flock (POSIX)")
+def test_writers_queue_on_the_lock_file(tmp_path):
+    """A writer waits while another process holds the queue (here: this test), then writes once it is free."""
+    import fcntl
+    store, aid = _fresh(tmp_path / "emoexplain.db")
+    fd = os.open(tmp_path / "emoexplain.db-lock", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    done = []
+    writer = threading.Thread(target=lambda: done.append(record_judgement(store, aid, annotator="q", emotion="sad")))
+    writer.start()
+    writer.join(timeout=0.5)
+    assert writer.is_alive() and not done        # queued behind the holder, nothing written yet
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+    writer.join(timeout=30)
+    assert len(done) == 1 and 1 == store.read("SELECT count(*) AS n FROM judgements")[0]["n"]
+    _check(store)

@@ -112,7 +112,7 @@ def restore(src: str | os.PathLike, db_path: str | os.PathLike) -> dict:
             previous = backup(live, db_path.parent / BACKUP_DIR / f"emoexplain-before-restore-{_stamp()}.db")
         source = sqlite3.connect(f"file:{Path(src)}?mode=ro", uri=True)
         try:
-            with live.lock:
+            with live.lock, live._process_queue():  # queue with the other writers
                 source.backup(live.db.conn)
         except sqlite3.OperationalError as e:
             raise StoreError(f"Could not copy {src} into {db_path} ({e}); stop the other writers and retry.") from e

@@ -3,6 +3,13 @@
 Every connection runs in WAL mode with foreign keys on and a busy timeout, and every write goes
 through :func:`write`, which takes the write lock up front (``BEGIN IMMEDIATE``) so that several
 processes and threads queue on the lock instead of failing half-way through a transaction.
+
+Writers of one process queue on a thread lock; writers of several processes first queue on an
+``flock`` of ``emoexplain.db-lock`` beside the DB. A blocked ``flock`` sleeps in the kernel and
+wakes the moment the holder releases it (a killed holder releases it too), which keeps the wait
+close to the time the lock is really held; SQLite's own busy handler sleeps 1, 2, 5, ... 100 ms
+between attempts. ``BEGIN IMMEDIATE`` is still taken under the flock, so writers that do not
+use it (other tools, older versions) remain safe.
 """
 
 from __future__ import annotations
@@ -17,6 +24,11 @@ import threading
 import time
 from pathlib import Path
 
+try:  # POSIX only; elsewhere writers fall back to polling BEGIN IMMEDIATE
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -24,6 +36,7 @@ from emoexplain.errors import StoreError
 
 DB_NAME = "emoexplain.db"
 AUDIO_DIR = "audio"  # beside the DB: audio/<sha256>.<ext>, only with consent
+LOCK_SUFFIX = "-lock"  # emoexplain.db-lock: the cross-process writer queue (an empty file)
 BUSY_TIMEOUT_S = 30.0  # how long a writer waits for the lock before giving up
 SCHEMA = "emoexplain"  # the migration set name; restore() refuses files without it
 
@@ -63,6 +76,7 @@ class Store:
         self.db = Database(conn)
         self.db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
         self.db.execute("PRAGMA foreign_keys = ON")
+        self._lock_fd = None if self.memory else _open_lock_file(Path(f"{path}{LOCK_SUFFIX}"))
         if not self.memory:
             _retry_locked(self.db.enable_wal)
             # WAL + NORMAL survives any process crash (SIGKILL included); FULL also survives power loss
@@ -76,8 +90,11 @@ class Store:
     @contextlib.contextmanager
     def write(self):
         """One write transaction: ``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
-        with self.lock:
-            self._begin_immediate()
+        with self.lock, self._process_queue() as queued:
+            if queued:  # only writers outside the queue can hold the lock: SQLite's busy handler will do
+                self.db.conn.execute("BEGIN IMMEDIATE")
+            else:
+                self._begin_immediate()
             try:
                 yield self.db
             except BaseException:
@@ -89,8 +106,25 @@ class Store:
                 self.db.rollback()
                 raise
 
+    @contextlib.contextmanager
+    def _process_queue(self):
+        """Hold the cross-process flock (when the platform and file system offer one); yields whether it did."""
+        fd = self._lock_fd
+        if fd is None:
+            yield False
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # e.g. a file system without locks: BEGIN IMMEDIATE polling alone still serialises
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
     def _begin_immediate(self) -> None:
-        """Take the write lock, polling every fraction of a millisecond.
+        """Take the write lock, polling every fraction of a millisecond (used where flock is unavailable).
 
         SQLite's busy handler sleeps 1, 2, 5, 10, ... up to 100 ms between attempts, so a writer that
         loses a few races waits tens of ms (the p99 under 8 writers). Polling with short random sleeps
@@ -124,6 +158,9 @@ class Store:
     def close(self) -> None:
         with self.lock:
             self.db.close()
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     def __enter__(self):
         return self
@@ -133,6 +170,16 @@ class Store:
 
     def __repr__(self):
         return f"<Store {self.path or ':memory:'}>"
+
+
+def _open_lock_file(path: Path) -> int | None:
+    """File descriptor of the writer-queue lock file, or None (no fcntl, read-only folder)."""
+    if fcntl is None:
+        return None
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
 
 
 def _retry_locked(fn, attempts: int = 20):

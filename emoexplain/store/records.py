@@ -213,15 +213,15 @@ def record_judgement(store: Store, analysis_id: int, *, annotator: str, emotion:
         with store.write() as db:
             db.execute("INSERT OR IGNORE INTO annotators (id, display_name, created_at) VALUES (?, ?, ?)",
                        [annotator, annotator_name, created])
-            revision = db.execute("SELECT coalesce(max(revision), 0) + 1 FROM judgements "
-                                  "WHERE analysis_id = ? AND annotator_id = ?",
-                                  [int(analysis_id), annotator]).fetchone()[0]
+            # the next revision is computed inside the INSERT, under the write lock: no race between writers
             cursor = db.execute(
                 "INSERT INTO judgements (analysis_id, annotator_id, revision, emotion, agreed, descriptor_verdicts,"
                 " transcript, faithfulness, helpfulness, note, consent, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [int(analysis_id), annotator, revision, label, int(agreed), _json(verdicts), transcript,
-                 ratings["faithfulness"], ratings["helpfulness"], note, int(bool(consent)), created])
+                " SELECT ?, ?, coalesce(max(revision), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM judgements"
+                " WHERE analysis_id = ? AND annotator_id = ?",
+                [int(analysis_id), annotator, label, int(agreed), _json(verdicts), transcript,
+                 ratings["faithfulness"], ratings["helpfulness"], note, int(bool(consent)), created,
+                 int(analysis_id), annotator])
             if kept_audio:
                 db.execute("UPDATE clips SET audio_path = ?, consent = 1 WHERE sha256 = ?",
                            [kept_audio, analysis["clip_sha256"]])
