@@ -61,3 +61,42 @@ def test_agreement_table_with_two_annotators():
     assert 0.4 == pytest.approx(table["cohen_kappa"])
     assert table["krippendorff_alpha"] == pytest.approx(krippendorff_alpha_nominal(
         [("sad", "sad"), ("happy", "sad"), ("happy", "happy")]))
+
+
+def test_store_agreement_report_on_planted_judgements(tmp_path):
+    """3 annotators x 4 clips with hand-computed coefficients; the model said "happy" and pitch "high" each time."""
+    from emoexplain.store import agreement, open_store, record_analysis, record_judgement
+    emotions = {"1": ("sad", "sad", "sad"), "2": ("sad", "angry", "sad"), "3": ("angry", "angry", "angry"),
+                "4": ("happy", "happy", "sad")}
+    # pitch: bob says "low" on clip 2, cy is unsure on clip 4; everything else "correct" (= the model's "high")
+    pitch = {("2", "bob"): {"verdict": "wrong", "value": "low"}, ("4", "cy"): {"verdict": "unsure"}}
+    explanation = {"emotion": {"label": "happy", "probabilities": {"neutral": 0.1, "happy": 0.6, "angry": 0.2,
+                                                                   "sad": 0.1}},
+                   "descriptors": {"model": {"pitch": "high"}}, "model": {"name": "tiny", "version": "r1"}}
+    with open_store(tmp_path / "emoexplain.db") as store:
+        for clip, labels in emotions.items():
+            aid = record_analysis(store, explanation, audio_sha256=clip * 64, duration_s=1.0, sample_rate=16000,
+                                  source="upload")
+            for who, label in zip(("ada", "bob", "cy"), labels):
+                verdict = pitch.get((clip, who), {"verdict": "correct"})
+                record_judgement(store, aid, annotator=who, emotion=label, descriptor_verdicts={"pitch": verdict})
+        report = agreement(store)
+    emotion = report["emotion"]
+    assert (4, 3, 12) == (emotion["n_items"], emotion["n_annotators"], emotion["n_ratings"])
+    # counts [angry, happy, sad] per clip: [0,0,3] [1,0,2] [3,0,0] [0,2,1]: P = 2/3, Pe = 56/144 -> 5/11
+    assert 5 / 11 == pytest.approx(emotion["fleiss_kappa"], abs=1e-6)
+    # coincidences o_ss 4, o_aa 3, o_hh 1, o_sa = o_as = o_hs = o_sh = 1; n = 12 -> 1 - 11 * 4 / 88 = 0.5
+    assert 0.5 == pytest.approx(emotion["krippendorff_alpha"], abs=1e-6)
+    assert emotion["cohen_kappa"] is None  # three annotators: see the pairwise table
+    pairs = {tuple(p["annotators"]): p["kappa"] for p in emotion["pairwise_cohen_kappa"]}
+    assert 7 / 11 == pytest.approx(pairs["ada", "bob"], abs=1e-6)  # p_o 3/4, p_e 5/16
+    # pitch values: clips 1 and 3 high x3, clip 2 high/low/high, clip 4 high/high (cy unsure does not rate)
+    table = report["descriptors"]["pitch"]
+    assert (4, 11) == (table["n_items"], table["n_ratings"])
+    assert table["krippendorff_alpha"] == pytest.approx(krippendorff_alpha_nominal(
+        [("high",) * 3, ("high", "low", "high"), ("high",) * 3, ("high", "high")]))
+    assert {"correct": 10, "wrong": 1, "unsure": 1, "accuracy": round(10 / 11, 6)} == \
+        report["descriptor_accuracy"]["pitch"]
+    vs = report["model_vs_human"]
+    assert {"happy": {"sad": 6, "angry": 4, "happy": 2}} == vs["confusion"] and vs["n"] == 12
+    assert round(2 / 12, 6) == vs["accuracy"]
