@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 
 from emoexplain import ui_render as render
 from emoexplain.errors import EmoExplainError
@@ -81,7 +82,7 @@ def build_demo(backend: Backend | None = None):
 
     backend = backend or Backend(AppConfig.from_env())
     cfg = backend.config
-    examples = example_clips()
+    examples = example_clips(cfg.examples_dir)
     vocab = _vocabulary()
     on_spaces_oauth = bool(__import__("os").environ.get("OAUTH_CLIENT_ID"))
 
@@ -374,7 +375,10 @@ def _vocabulary() -> dict:
 def launch_kwargs(config: AppConfig) -> dict:
     """What demo.launch() needs besides the demo (theme, css and head moved to launch() in Gradio 6)."""
     import gradio as gr
+    from emoexplain.ui_backend import EXAMPLES_DIR
+    examples = Path(config.examples_dir) if config.examples_dir else EXAMPLES_DIR
     return dict(server_name=config.host, server_port=config.port, max_file_size=config.max_file_size,
+                allowed_paths=[str(examples.resolve())],  # example clips are served to the audio box
                 theme=gr.themes.Soft(primary_hue="indigo"), css=CSS, head=SHORTCUTS_JS,
                 footer_links=["api", "gradio"], show_error=True)
 
@@ -393,6 +397,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "[EMOEXPLAIN_ADMIN_TOKEN; prefer the env var or a Space secret]")
     parser.add_argument("--host", help=f"interface to bind [GRADIO_SERVER_NAME; default 127.0.0.1] (now: {env.host})")
     parser.add_argument("--port", type=int, help=f"port [GRADIO_SERVER_PORT; default 7860] (now: {env.port})")
+    parser.add_argument("--examples-dir", help="folder of example clips (+ optional examples.json) "
+                        "[EMOEXPLAIN_EXAMPLES_DIR; default assets/examples; empty or absent: no examples]")
     parser.add_argument("--max-file-size", help="largest accepted upload [EMOEXPLAIN_MAX_FILE_SIZE; default 20mb]")
     parser.add_argument("--no-preload", dest="preload", action="store_false", default=None,
                         help="load the model on the first analysis instead of right after start")

@@ -41,6 +41,7 @@ class AppConfig:
     host: str = "127.0.0.1"
     port: int = 7860
     max_file_size: str = "20mb"        # uploads above this are refused by gradio
+    examples_dir: str | None = None    # example clips (+ optional examples.json); None -> assets/examples
     preload: bool = True               # load the model in a background thread right after start
 
     @classmethod
@@ -58,6 +59,7 @@ class AppConfig:
             host=env.get("GRADIO_SERVER_NAME", "127.0.0.1"),
             port=int(env.get("GRADIO_SERVER_PORT", 7860)),
             max_file_size=env.get("EMOEXPLAIN_MAX_FILE_SIZE", "20mb"),
+            examples_dir=env.get("EMOEXPLAIN_EXAMPLES_DIR") or None,
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["max_seconds"] <= 0:
@@ -348,11 +350,13 @@ def _rating(value, name: str):
     return rating
 
 
-def example_clips() -> list[dict]:
-    """Example clips from assets/examples/: examples.json entries if present, else every audio file there."""
-    if not EXAMPLES_DIR.is_dir():
+def example_clips(folder: str | os.PathLike | None = None) -> list[dict]:
+    """Example clips from ``folder`` (default assets/examples/): examples.json entries if present, else every
+    audio file there; an absent or empty folder gives no examples (the app then simply shows none)."""
+    folder = Path(folder) if folder else EXAMPLES_DIR
+    if not folder.is_dir():
         return []
-    meta = EXAMPLES_DIR / "examples.json"
+    meta = folder / "examples.json"
     items = []
     if meta.is_file():
         try:
@@ -363,9 +367,9 @@ def example_clips() -> list[dict]:
         for entry in entries if isinstance(entries, list) else []:
             entry = {"file": entry} if isinstance(entry, str) else dict(entry)
             name = entry.get("file") or entry.get("audio") or entry.get("path")
-            if name and (EXAMPLES_DIR / name).is_file():
-                items.append({**entry, "path": str(EXAMPLES_DIR / name)})
+            if name and (folder / name).is_file():
+                items.append({**entry, "path": str((folder / name).resolve())})
     if not items:
-        items = [{"path": str(p), "file": p.name} for p in sorted(EXAMPLES_DIR.iterdir())
-                 if p.suffix.lower() in AUDIO_SUFFIXES]
+        items = [{"path": str(p.resolve()), "file": p.name} for p in sorted(folder.iterdir())
+                 if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()]
     return items

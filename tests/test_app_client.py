@@ -18,6 +18,8 @@ from emoexplain.ui_testing import AppProcess, checkpoint_env
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402
 
+MAX_FILE_SIZE = "1mb"  # small, so the size-limit test uploads little; every other test clip is < 400 kB
+
 
 @pytest.fixture(scope="module")
 def demo_checkpoint_env(tmp_path_factory) -> dict:
@@ -26,7 +28,8 @@ def demo_checkpoint_env(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory, demo_checkpoint_env):
-    with AppProcess(tmp_path_factory.mktemp("app-data"), env=demo_checkpoint_env) as server:
+    env = {**demo_checkpoint_env, "EMOEXPLAIN_MAX_FILE_SIZE": MAX_FILE_SIZE}
+    with AppProcess(tmp_path_factory.mktemp("app-data"), env=env) as server:
         yield server
 
 
@@ -107,6 +110,19 @@ def test_bad_audio_gives_clear_errors_and_adds_no_rows(app, client, tmp_path):
     with pytest.raises(Exception, match="(?i)no audio"):
         client.predict(None, api_name="/analyze")
     assert counts(app) == before
+
+
+def test_uploads_over_the_size_limit_are_refused_and_add_no_rows(app, client, speech_wav, tmp_path):
+    x, sr = sf.read(speech_wav, dtype="float32")
+    big = tmp_path / "big.wav"
+    sf.write(big, np.tile(x, int(np.ceil(1.2e6 / (2 * len(x))))), sr, subtype="PCM_16")  # about 1.2 MB
+    assert big.stat().st_size > 1_000_000
+    before = counts(app)
+    with pytest.raises(Exception, match="(?i)size|large|limit"):
+        client.predict(handle_file(str(big)), api_name="/analyze")
+    assert counts(app) == before
+    result = client.predict(handle_file(str(speech_wav)), api_name="/analyze")  # the app still works
+    assert result["analysis_id"] >= 1
 
 
 def test_bad_judgements_are_refused_and_add_no_rows(app, client, speech_wav):

@@ -7,10 +7,12 @@ Screenshots (desktop and phone width) go to artifacts/browser/ (git-ignored) or 
 
 import json
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+import soundfile as sf
 
 from emoexplain.ui_testing import REPO_ROOT, AppProcess, checkpoint_env
 
@@ -38,8 +40,22 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="module")
-def app(tmp_path_factory, demo_checkpoint_env):
-    env = {**demo_checkpoint_env, "EMOEXPLAIN_ADMIN_TOKEN": ADMIN_TOKEN}
+def examples(tmp_path_factory, synth_speech) -> Path:
+    """Two example clips with titles: the app lists them and loads the next one after each save."""
+    folder = tmp_path_factory.mktemp("examples")
+    for name, text in (("calm.wav", "A calm example sentence for the page."),
+                       ("long.wav", "This second example is a good deal longer than the first one, so that the "
+                                    "analysis of it is easy to tell apart from the analysis of anything else.")):
+        shutil.copy(synth_speech(text), folder / name)
+    (folder / "examples.json").write_text(json.dumps([{"file": "calm.wav", "title": "Calm example",
+                                                       "emotion": "neutral"},
+                                                      {"file": "long.wav", "title": "Longer example"}]))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory, demo_checkpoint_env, examples):
+    env = {**demo_checkpoint_env, "EMOEXPLAIN_ADMIN_TOKEN": ADMIN_TOKEN, "EMOEXPLAIN_EXAMPLES_DIR": str(examples)}
     with AppProcess(tmp_path_factory.mktemp("browser-data"), env=env) as server:
         yield server
 
@@ -66,21 +82,31 @@ def _wait_for_result(page):
     page.locator("#emotion").get_by_text("%").first.wait_for(timeout=TIMEOUT_MS)
 
 
-def test_upload_analyse_judge_and_save(app, playwright, speech_wav, artifacts):
+def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, artifacts):
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
     try:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
         page.goto(app.url)
         page.locator("#demo-notice").get_by_text("not a real emotion recognizer").wait_for(timeout=TIMEOUT_MS) \
             if _demo(app) else None
+        page.get_by_text("Calm example (neutral)").first.wait_for(timeout=TIMEOUT_MS)  # the example list
+        page.get_by_role("button", name="Save judgement").click()  # nothing analysed yet
+        page.get_by_text("Nothing to save yet").first.wait_for(timeout=TIMEOUT_MS)
+        assert _judgements(app) == []
         page.locator("#audio-in input[type=file]").set_input_files(str(speech_wav))
         page.get_by_role("button", name="Analyse", exact=True).click()
         _wait_for_result(page)
+        first_summary = page.locator(".small-note").first.inner_text()
         assert page.locator("#descriptors table").count() == 1
         assert page.locator("#prosody-plot .js-plotly-plot .scatterlayer .trace").count() >= 1
         page.screenshot(path=str(artifacts / "desktop-result.png"), full_page=True)
 
-        page.locator("#corrected-emotion").get_by_label("agree").check()
+        page.locator("body").click(position={"x": 5, "y": 5})
+        page.keyboard.press("2")  # shortcut: the 2nd emotion label
+        radios = page.locator("#corrected-emotion input[type=radio]")
+        sync_api.expect(radios.nth(2)).to_be_checked(timeout=TIMEOUT_MS)
+        page.keyboard.press("a")  # shortcut: agree with the model
+        sync_api.expect(page.locator("#corrected-emotion").get_by_label("agree")).to_be_checked(timeout=TIMEOUT_MS)
         page.locator("#verdict-pitch").get_by_label("right").check()
         page.locator("#verdict-speed").get_by_label("wrong").check()
         page.get_by_label("the right speed").first.wait_for(timeout=TIMEOUT_MS)
@@ -90,12 +116,20 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, artifacts):
         page.locator("body").click(position={"x": 5, "y": 5})
         page.keyboard.press("Control+s")  # the save shortcut
         page.locator("#save-status").get_by_text("Saved judgement #").wait_for(timeout=TIMEOUT_MS)
+        page.locator("#save-status").get_by_text("Next clip loaded").wait_for(timeout=TIMEOUT_MS)
         page.keyboard.press("Control+s")  # a second save of the same form changes nothing
         page.locator("#save-status").get_by_text("Already saved").wait_for(timeout=TIMEOUT_MS)
         page.screenshot(path=str(artifacts / "desktop-saved.png"), full_page=True)
         rows = [r for r in _judgements(app) if r["annotator_id"] == "browser-tester"]
         assert len(rows) == 1 and rows[0]["agreed"] == 1 and rows[0]["faithfulness"] == 4
         assert '"speed": {"verdict": "unsure"}' in rows[0]["descriptor_verdicts"]
+
+        # the next example is in the audio box: analysing it gives a new analysis of that clip
+        page.get_by_role("button", name="Analyse", exact=True).click()
+        sync_api.expect(page.locator(".small-note").first).not_to_have_text(first_summary, timeout=TIMEOUT_MS)
+        _wait_for_result(page)
+        example = _analyses(app)[-1]
+        assert example["duration_s"] == pytest.approx(sf.info(str(examples / "calm.wav")).duration, abs=0.05)
 
         # the newcomer's last step: the judgement is in the Review tab and in the export
         page.get_by_role("tab", name="Review").click()
@@ -165,11 +199,13 @@ def test_record_through_the_microphone(app, playwright, synth_speech, artifacts)
     assert recorded["clip_sha256"] != direct["acoustics"]["audio"]["sha256"]  # a real recording, not the file
 
 
-def _analyses(app, analysis_id: int) -> list[dict]:
+def _analyses(app, analysis_id: int | None = None) -> list[dict]:
     con = sqlite3.connect(app.data_dir / "emoexplain.db")
     con.row_factory = sqlite3.Row
+    where = "" if analysis_id is None else f"WHERE a.id = {int(analysis_id)}"
     try:
-        return [dict(r) for r in con.execute("SELECT * FROM analyses WHERE id = ?", (analysis_id,))]
+        return [dict(r) for r in con.execute("SELECT a.*, c.duration_s FROM analyses a JOIN clips c "
+                                             f"ON c.sha256 = a.clip_sha256 {where} ORDER BY a.id")]
     finally:
         con.close()
 
