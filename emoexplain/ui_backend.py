@@ -103,7 +103,7 @@ class ModelHolder:
         from emoexplain.model import load_explainer
         start = time.perf_counter()
         try:
-            explainer = load_explainer(checkpoint)
+            explainer = load_explainer(checkpoint, device=_device())
         except EmoExplainError:
             raise
         except Exception as e:  # a broken folder or hub id: say which one
@@ -112,9 +112,12 @@ class ModelHolder:
         return explainer
 
     def warm_up(self) -> None:
-        """Load the model and run it once on a second of noise: the first real request is then fast."""
+        """Load the model and run it once on a second of noise: the first real request is then fast.
+        On ZeroGPU only the loading: there is no GPU outside a ``spaces.GPU`` call."""
         import numpy as np
         explainer = self.get()
+        if _zero_gpu():
+            return
         noise = np.random.default_rng(0).normal(0, 0.05, 16000).astype(np.float32)
         explainer.predict(noise)
 
@@ -135,6 +138,15 @@ class ModelHolder:
             "checkpoint": path, "card": _strip_front_matter(card), "metrics": _checkpoint_metrics(explainer, path),
             "is_demo": is_demo_checkpoint(path, card),
         }
+
+
+def _device() -> str | None:
+    """EMOEXPLAIN_DEVICE, else "cuda" when a GPU is visible (ZeroGPU: moved there at start, as its docs
+    advise), else None (the model's default, CPU)."""
+    if os.environ.get("EMOEXPLAIN_DEVICE"):
+        return os.environ["EMOEXPLAIN_DEVICE"]
+    import torch
+    return "cuda" if torch.cuda.is_available() else None
 
 
 def _strip_front_matter(card: str) -> str:
@@ -159,8 +171,15 @@ def _checkpoint_metrics(explainer, path: str) -> dict:
     return {}
 
 
+def _zero_gpu() -> bool:
+    """Running on ZeroGPU hardware (Spaces): a GPU exists only inside ``spaces.GPU`` functions."""
+    return os.environ.get("SPACES_ZERO_GPU", "").lower() in ("1", "t", "true")
+
+
 def _maybe_gpu(fn):
-    """Wrap ``fn`` with ``spaces.GPU`` when the package is installed (ZeroGPU Spaces); a no-op elsewhere."""
+    """Wrap ``fn`` with ``spaces.GPU`` when the package is installed (ZeroGPU Spaces); a no-op elsewhere.
+
+    Called before anything imports torch (``spaces`` must come first), from :class:`Backend`."""
     try:
         import spaces
     except ImportError:
@@ -168,9 +187,14 @@ def _maybe_gpu(fn):
     return spaces.GPU(duration=60)(fn)
 
 
-def _explain(path, explainer, max_seconds):
+# The model holders of this process by key: the GPU function gets a small key, never the model itself (on
+# ZeroGPU its arguments may be pickled to a worker; the worker finds the model it inherited here).
+_HOLDERS: dict[int, "ModelHolder"] = {}
+
+
+def _explain(path: str, holder_key: int, max_seconds: float):
     from emoexplain.pipeline import explain
-    return explain(path, explainer, max_seconds=max_seconds)
+    return explain(path, _HOLDERS[holder_key].get(), max_seconds=max_seconds)
 
 
 class Backend:
@@ -184,6 +208,7 @@ class Backend:
         self._save_lock = threading.Lock()
         self._saved: dict[str, int] = {}                          # submission token -> judgement id
         self._audio: collections.OrderedDict[int, str] = collections.OrderedDict()  # analysis id -> file
+        _HOLDERS[id(self.model)] = self.model
         self._explain = _maybe_gpu(_explain)
 
     # --- store -----------------------------------------------------------------------------------
@@ -216,8 +241,8 @@ class Backend:
         from emoexplain import store as store_api
         if not path:
             raise AudioEmpty("No audio yet: record something or upload a file, then press Analyse.")
-        explainer = self.model.get()
-        explanation = self._explain(str(path), explainer, self.config.max_seconds)
+        self.model.get()  # load outside the (GPU) call: loading errors are reported as such
+        explanation = self._explain(str(path), id(self.model), self.config.max_seconds)
         result = explanation.to_dict() if hasattr(explanation, "to_dict") else dict(explanation)
         audio = (result.get("acoustics") or {}).get("audio") or {}
         latency = result.get("latency_s") or {}

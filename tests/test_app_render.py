@@ -136,3 +136,43 @@ def test_help_lists_every_setting():
     for name in ("EMOEXPLAIN_CHECKPOINT", "EMOEXPLAIN_DATA_DIR", "EMOEXPLAIN_MAX_SECONDS", "EMOEXPLAIN_ADMIN_TOKEN",
                  "GRADIO_SERVER_PORT", "--host"):
         assert name in out.stdout
+
+
+def test_model_call_is_wrapped_in_spaces_gpu_when_the_package_is_present(monkeypatch):
+    import pickle
+    import sys
+    import types
+
+    calls = []
+
+    def gpu(duration=60):
+        def wrap(fn):
+            def run(*args):
+                calls.append((duration, pickle.loads(pickle.dumps(args))))  # ZeroGPU may pickle the arguments
+                return fn(*args)
+            return run
+        return wrap
+
+    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=gpu))
+    monkeypatch.setattr("emoexplain.pipeline.explain", lambda path, explainer, max_seconds: (path, explainer,
+                                                                                              max_seconds))
+    model = object()
+    backend = Backend(AppConfig(max_seconds=12), explainer=model, store=object())
+    assert backend._explain("clip.wav", id(backend.model), 12.0) == ("clip.wav", model, 12.0)
+    assert calls == [(60, ("clip.wav", id(backend.model), 12.0))]
+
+    monkeypatch.delitem(sys.modules, "spaces")
+    monkeypatch.setattr("builtins.__import__", _refuse("spaces"))
+    plain = Backend(AppConfig(), explainer=model, store=object())
+    assert plain._explain("b.wav", id(plain.model), 30.0) == ("b.wav", model, 30.0) and len(calls) == 1
+
+
+def _refuse(name):
+    import builtins
+    real = builtins.__import__
+
+    def guarded(module, *args, **kwargs):
+        if module == name:
+            raise ImportError(f"no {name}")
+        return real(module, *args, **kwargs)
+    return guarded
