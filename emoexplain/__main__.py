@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -31,17 +30,6 @@ def add_analyze_parser(subparsers) -> argparse.ArgumentParser:
                    help="speaker register for the pitch word (default: estimated from the median F0)")
     p.set_defaults(func=run_analyze)
     return p
-
-
-def _jsonable(value):
-    """NaN/inf -> null so that the output is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _plot_path(template: str, source: str, several: bool) -> Path:
@@ -83,6 +71,7 @@ def summary(path: str, d: dict) -> str:
 
 def run_analyze(args) -> int:
     from emoexplain.acoustics import analyze
+    from emoexplain.cli_explain import _jsonable   # NaN/inf -> null, shared with `explain`
     from emoexplain.errors import EmoExplainError
 
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".html", ".htm"):
