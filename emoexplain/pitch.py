@@ -17,7 +17,9 @@ class PitchConfig:
     fmax_hz: float = 500.0           # highest F0 searched (children, excited speech)
     window_s: float = 0.030          # YIN integration window
     threshold: float = 0.15          # YIN absolute threshold: first dip below it is the period
-    voicing_threshold: float = 0.35  # frames whose best CMNDF dip is above this are unvoiced
+    voicing_threshold: float = 0.60  # frames whose best CMNDF dip is above this are unvoiced
+    nccf_threshold: float = 0.45     # and so are frames whose normalised correlation at the period is below
+                                     # this (Praat's voicing threshold is 0.45 on a similar measure)
     silence_db: float = -50.0        # frames this far below the loudest frame are unvoiced
     n_candidates: int = 3            # period candidates per frame kept for the path search
     octave_cost: float = 4.0         # path cost per octave jumped between consecutive voiced frames
@@ -32,24 +34,29 @@ def yin_track(samples: np.ndarray, sample_rate: int, hop: int, config: PitchConf
     tau_min = max(2, int(sample_rate / config.fmax_hz))
     tau_max = int(np.ceil(sample_rate / config.fmin_hz))
     window = int(config.window_s * sample_rate)
-    frames = _frames(samples, window + tau_max, hop)                  # (n_frames, window + tau_max)
-    cmndf = _cmndf(frames, window, tau_max)                            # (n_frames, tau_max + 1)
+    # centre the analysis on i * hop: d(tau) compares x[j] with x[j + tau] for j in the window, so it
+    # describes the stretch centred half a window plus half a typical period (150 Hz) after its start
+    centre = (window + int(sample_rate / 150.0)) // 2
+    frames = _frames(samples, window + tau_max, hop, centre)          # (n_frames, window + tau_max)
+    cmndf, nccf = _cmndf(frames, window, tau_max)                      # (n_frames, tau_max + 1) each
     taus, costs = _candidates(cmndf, tau_min, tau_max, config)         # (n_frames, K) each
     loud = _frame_db(frames[:, :window])
     silent = loud < loud.max() + config.silence_db
     best = _viterbi(taus, costs, silent, config)
     n = len(frames)
     period = taus[np.arange(n), np.maximum(best, 0)]
-    aperiodicity = np.where(best >= 0, costs[np.arange(n), np.maximum(best, 0)], 1.0)
-    voiced = (best >= 0) & (aperiodicity < config.voicing_threshold) & ~silent
+    depth = np.where(best >= 0, costs[np.arange(n), np.maximum(best, 0)], 1.0)
+    lag = np.clip(np.round(period).astype(int), 0, nccf.shape[1] - 1)
+    periodicity = np.where(best >= 0, nccf[np.arange(n), lag], 0.0)
+    aperiodicity = 1.0 - np.clip(periodicity, 0.0, 1.0)
+    voiced = (best >= 0) & (depth < config.voicing_threshold) & (periodicity > config.nccf_threshold) & ~silent
     f0 = np.where(voiced, sample_rate / np.where(period > 0, period, 1.0), np.nan)
     return f0.astype(np.float64), voiced, np.clip(aperiodicity, 0.0, 1.0)
 
 
-def _frames(samples: np.ndarray, length: int, hop: int) -> np.ndarray:
-    """Frames of ``length`` samples whose analysis window starts half a YIN window before i * hop."""
+def _frames(samples: np.ndarray, length: int, hop: int, pad_left: int) -> np.ndarray:
+    """Frames of ``length`` samples; frame i starts ``pad_left`` samples before i * hop."""
     n_frames = 1 + len(samples) // hop
-    pad_left = length // 4
     padded = np.pad(samples.astype(np.float64), (pad_left, length))
     view = np.lib.stride_tricks.sliding_window_view(padded, length)[::hop]
     return view[:n_frames]
@@ -70,7 +77,9 @@ def _cmndf(frames: np.ndarray, window: int, tau_max: int) -> np.ndarray:
     taus = np.arange(1, tau_max + 1)
     out = np.ones_like(diff)
     out[:, 1:] = diff[:, 1:] * taus / np.maximum(cumulative, 1e-12)
-    return out
+    # normalised cross-correlation (RAPT's NCCF): insensitive to loudness changes within the window
+    nccf = corr / np.sqrt(np.maximum(e0 * e_tau, 1e-20))
+    return out, nccf
 
 
 def _candidates(cmndf: np.ndarray, tau_min: int, tau_max: int, config: PitchConfig):
@@ -133,3 +142,60 @@ def _viterbi(taus: np.ndarray, costs: np.ndarray, silent: np.ndarray, config: Pi
     for t in range(n - 1, 0, -1):
         path[t - 1] = back[t, path[t]]
     return np.where(path == k, -1, path)
+
+
+# --- known-F0 test signals (tests and bench/bench_pitch.py) --------------------------------------------------
+VOWEL_FORMANTS = ((730.0, 90.0), (1090.0, 110.0), (2440.0, 170.0))   # /a/-like: (centre Hz, bandwidth Hz)
+
+
+def synthesize_voice(f0_hz: np.ndarray, sample_rate: int = 16000, hop_s: float = 0.010, *,
+                     jitter: float = 0.0, shimmer: float = 0.0, formants=VOWEL_FORMANTS,
+                     snr_db: float | None = None, amplitude: float = 0.3, unvoiced_noise: float = 0.02,
+                     seed: int = 0) -> np.ndarray:
+    """A speech-like signal whose F0 is known: ``f0_hz`` gives the F0 at frame i * hop_s (NaN/0 = unvoiced).
+
+    Voiced stretches are a band-limited harmonic source with a -12 dB/octave glottal tilt (phase integrated
+    sample by sample, so glides and vibrato are exact), ``jitter`` (relative sd of each cycle's period) and
+    ``shimmer`` (relative sd of each cycle's amplitude), filtered by ``formants`` (2-pole resonators).
+    Unvoiced stretches hold quiet white noise (``unvoiced_noise`` x amplitude, like fricatives/breath);
+    ``snr_db`` adds white noise at that signal-to-noise ratio over the whole clip.
+    """
+    from scipy.signal import lfilter
+
+    rng = np.random.default_rng(seed)
+    f0_hz = np.asarray(f0_hz, dtype=np.float64)
+    n = int(round(len(f0_hz) * hop_s * sample_rate))
+    frame_t = np.arange(len(f0_hz)) * hop_s
+    t = np.arange(n) / sample_rate
+    voiced_frames = np.isfinite(f0_hz) & (f0_hz > 0)
+    f0_filled = np.interp(frame_t, frame_t[voiced_frames], f0_hz[voiced_frames]) if voiced_frames.any() \
+        else np.full(len(f0_hz), 100.0)
+    f0 = np.interp(t, frame_t, f0_filled)
+    voiced = voiced_frames[np.minimum(np.round(t / hop_s).astype(int), len(f0_hz) - 1)]
+    # per-cycle perturbations: one factor per cycle, held over the cycle
+    cycle = np.floor(np.cumsum(f0) / sample_rate).astype(int)
+    n_cycles = cycle[-1] + 1 if n else 0
+    period_factor = 1.0 + jitter * rng.standard_normal(n_cycles)
+    amp_factor = np.clip(1.0 + shimmer * rng.standard_normal(n_cycles), 0.1, None)
+    inst_f0 = f0 / period_factor[cycle] if n else f0
+    phase = 2 * np.pi * np.cumsum(inst_f0) / sample_rate
+    source = np.zeros(n)
+    max_harmonic = int((0.45 * sample_rate) // max(float(f0.min()) if n else 100.0, 50.0))
+    for k in range(1, max_harmonic + 1):
+        alive = k * inst_f0 < 0.45 * sample_rate          # band-limited: no aliasing when F0 rises
+        source += np.where(alive, np.sin(k * phase), 0.0) / k ** 2
+    source *= amp_factor[cycle] if n else 1.0
+    signal = source * voiced + unvoiced_noise * rng.standard_normal(n) * ~voiced * np.std(source)
+    for centre, bandwidth in formants:
+        r = np.exp(-np.pi * bandwidth / sample_rate)
+        a = [1.0, -2 * r * np.cos(2 * np.pi * centre / sample_rate), r * r]
+        signal = lfilter([sum(a)], a, signal)
+    # 5 ms fades at voicing onsets/offsets so the edges are not clicks
+    ramp = np.convolve(voiced.astype(float), np.ones(int(0.005 * sample_rate)) / int(0.005 * sample_rate), "same")
+    signal = signal * np.maximum(ramp, ~voiced)
+    peak = np.max(np.abs(signal)) or 1.0
+    signal = amplitude * signal / peak
+    if snr_db is not None:
+        power = np.mean(signal[voiced] ** 2) if voiced.any() else np.mean(signal ** 2)
+        signal = signal + rng.standard_normal(n) * np.sqrt(power / 10 ** (snr_db / 10))
+    return signal.astype(np.float32)
