@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import html
 import logging
 import tempfile
 import threading
@@ -58,6 +59,12 @@ CSS = """
 """
 
 
+def plain(message) -> str:
+    """Gradio renders toast messages (gr.Error/Warning/Info) as HTML: escape anything that may carry text
+    from outside (file names in audio errors, typed checkpoint ids). Quotes stay readable for API users."""
+    return html.escape(str(message), quote=False)
+
+
 def user_errors(fn):
     """Show EmoExplainError messages to the user as gr.Error; log anything unexpected."""
     import gradio as gr
@@ -69,7 +76,7 @@ def user_errors(fn):
         except gr.Error:
             raise
         except EmoExplainError as e:
-            raise gr.Error(str(e)) from e
+            raise gr.Error(plain(e)) from e
         except Exception as e:
             log.exception("unexpected error in %s", fn.__name__)
             raise gr.Error(f"Something went wrong on our side ({type(e).__name__}); nothing was saved.") from e
@@ -189,7 +196,7 @@ def build_demo(backend: Backend | None = None):
             progress(0.05, desc="loading the model" if not backend.model.loaded else "measuring and explaining")
             result = backend.analyze(audio_path, source="app")
             for w in result.get("warnings") or []:
-                gr.Warning(w)
+                gr.Warning(plain(w))
             return result, result
 
         def show(result):
@@ -254,7 +261,8 @@ def build_demo(backend: Backend | None = None):
 
         save_btn.click(save, {session, corrected, annotator, fixed_transcript, faithful, helpful, note, consent,
                               example_idx, *verdicts, *values}, [save_status, session, audio, example_idx],
-                       api_visibility="private", trigger_mode="once", concurrency_limit=4)
+                       api_visibility="private", trigger_mode="once", concurrency_limit=4,
+                       show_progress_on=[save_status])  # an error must not cover the audio box
 
         @user_errors
         def save_judgement(analysis_id: int, emotion: str, annotator: str = "", descriptor_verdicts: dict | None = None,
@@ -329,7 +337,7 @@ def build_demo(backend: Backend | None = None):
             if not path:
                 raise gr.Error("Pick a checkpoint folder or type a hub id.")
             backend.model.switch(path)
-            gr.Info(f"Switched to {path}.")
+            gr.Info(plain(f"Switched to {path}."))
             return model_card()
 
         switch_btn.click(switch, [admin, ckpt], model_outputs, api_visibility="private")

@@ -86,7 +86,8 @@ def bench_result(clip: Path, runs: int) -> dict:
                          "store+other": (analysed - start) - lat["total"],
                          "decode+other": lat["total"] - lat["acoustics"] - lat["model"], "total": done - start})
     med = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
-    return {"load_s": load_s, "warm_s": warm_s, "median": med, "runs": rows}
+    best = {k: min(r[k] for r in rows) for k in rows[0]}
+    return {"load_s": load_s, "warm_s": warm_s, "median": med, "best": best, "runs": rows}
 
 
 def bench_cold_start(clip: Path, browser: bool) -> dict:
@@ -130,13 +131,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_clip(Path(tmp))
         result = bench_result(clip, args.runs)
-        med = result["median"]
-        print(f"\nAnalyse -> full result, 10 s clip, demo checkpoint, CPU (median of {args.runs}; "
+        med, best = result["median"], result["best"]
+        print(f"\nAnalyse -> full result, 10 s clip, demo checkpoint, CPU ({args.runs} runs; "
               f"model load {result['load_s']:.2f} s + warm-up {result['warm_s']:.2f} s not included)")
+        print(f"  {'':13s} {'median':>7s}   {'best':>7s}")
         for key in ("acoustics", "model", "plot", "decode+other", "store+other"):
-            print(f"  {key:13s} {med[key]:7.3f} s")
-        print(f"  {'total':13s} {med['total']:7.3f} s   goal {GOAL_RESULT_S} s   ratio {med['total'] / GOAL_RESULT_S:.2f}"
-              f"   {'OK' if med['total'] <= GOAL_RESULT_S else 'OVER'}")
+            print(f"  {key:13s} {med[key]:7.3f} s {best[key]:7.3f} s")
+        print(f"  {'total':13s} {med['total']:7.3f} s {best['total']:7.3f} s   goal {GOAL_RESULT_S} s   "
+              f"ratio (median) {med['total'] / GOAL_RESULT_S:.2f}   {'OK' if med['total'] <= GOAL_RESULT_S else 'OVER'}")
         cold = bench_cold_start(clip, browser=not args.no_browser)
         first = cold.get("first_page_s", cold["http_200_s"])
         print("\nCold start (python app.py -> first page)")

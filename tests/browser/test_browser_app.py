@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 import soundfile as sf
 
@@ -82,7 +83,7 @@ def _wait_for_result(page):
     page.locator("#emotion").get_by_text("%").first.wait_for(timeout=TIMEOUT_MS)
 
 
-def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, artifacts):
+def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, artifacts, tmp_path):
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
     try:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
@@ -93,6 +94,15 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, ar
         page.get_by_role("button", name="Save judgement").click()  # nothing analysed yet
         page.get_by_text("Nothing to save yet").first.wait_for(timeout=TIMEOUT_MS)
         assert _judgements(app) == []
+        # a silent clip whose file name is HTML: the error names the file, and it stays text
+        hostile = tmp_path / "<img src=x onerror=window.__pwned=1>.wav"
+        sf.write(hostile, np.zeros(32000, dtype=np.float32), 16000)
+        page.locator("#audio-in input[type=file]").set_input_files(str(hostile))
+        page.get_by_role("button", name="Analyse", exact=True).click()
+        page.get_by_text("is silent").first.wait_for(timeout=TIMEOUT_MS)
+        assert page.evaluate("window.__pwned") is None and _analyses(app) == []
+        page.screenshot(path=str(artifacts / "desktop-error.png"))
+        page.locator("#audio-in").get_by_role("button", name="Clear").filter(visible=True).first.click()
         page.locator("#audio-in input[type=file]").set_input_files(str(speech_wav))
         page.get_by_role("button", name="Analyse", exact=True).click()
         _wait_for_result(page)
@@ -112,6 +122,7 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, ar
         page.get_by_label("the right speed").first.wait_for(timeout=TIMEOUT_MS)
         page.locator("#annotator input, #annotator textarea").first.fill("browser-tester")
         page.locator("#faithfulness").get_by_label("4").check()
+        page.get_by_label("Note (optional)").fill('<b id="injected" onmouseover="window.__pwned=2">hi</b> **md**')
         page.locator("#verdict-speed").get_by_label("unsure").check()  # changed mind: no value needed
         page.locator("body").click(position={"x": 5, "y": 5})
         page.keyboard.press("Control+s")  # the save shortcut
@@ -140,6 +151,9 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, ar
         page.get_by_role("button", name="Unlock").click()
         # the dataframe keeps a hidden copy of its cells for sizing: look for the visible one
         page.locator("#recent").get_by_text("browser-tester").filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
+        # the note is shown as the text that was typed, never as markup
+        page.locator("#recent").get_by_text('<b id="injected"').filter(visible=True).first.wait_for(timeout=TIMEOUT_MS)
+        assert page.locator("#injected").count() == 0 and page.evaluate("window.__pwned") is None
         page.get_by_role("button", name="Export", exact=True).click()
         link = page.locator("a[download$='.csv']").first  # gr.File's download link
         link.wait_for(state="attached", timeout=TIMEOUT_MS)
