@@ -87,6 +87,7 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, ar
     browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
     try:
         page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)  # every action waits generously (2-core CI machines)
         page.goto(app.url)
         page.locator("#demo-notice").get_by_text("not a real emotion recognizer").wait_for(timeout=TIMEOUT_MS) \
             if _demo(app) else None
@@ -162,6 +163,7 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, ar
         page.screenshot(path=str(artifacts / "desktop-review.png"), full_page=True)
 
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+        phone.set_default_timeout(TIMEOUT_MS)
         phone.goto(app.url)
         phone.locator("#audio-in input[type=file]").set_input_files(str(speech_wav))
         phone.get_by_role("button", name="Analyse", exact=True).click()
@@ -179,6 +181,7 @@ def test_record_through_the_microphone(app, playwright, synth_speech, artifacts)
     try:
         context = browser.new_context(permissions=["microphone"], viewport={"width": 1366, "height": 900})
         page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
         page.goto(app.url)
         audio = page.locator("#audio-in")
         # gr.Audio(sources=["upload", "microphone"]) (Gradio 6.31) starts on upload; its source bar has the
