@@ -87,3 +87,45 @@ def test_default_checkpoint_loads(monkeypatch):
     assert DEFAULT_CHECKPOINT.exists() and explainer.labels
     if explainer.version == "untrained":
         assert "UNTRAINED" in explainer.card_markdown
+
+
+def test_hub_push_and_load_share_the_local_code_path(trained, tmp_path, monkeypatch):
+    """push_to_hub = save_checkpoint + upload_folder; a hub id = snapshot_download + the local load."""
+    import huggingface_hub
+
+    from emoexplain.model import push_to_hub
+    explainer, _, clip = trained
+    uploaded = tmp_path / "hub" / "owner" / "emo"
+    calls = []
+
+    class FakeApi:
+        def __init__(self, token=None):
+            pass
+
+        def create_repo(self, repo_id, private=True, exist_ok=False):
+            calls.append(("create", repo_id, private))
+
+        def upload_folder(self, repo_id, folder_path, commit_message=""):
+            calls.append(("upload", repo_id))
+            shutil.copytree(folder_path, uploaded)
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", FakeApi)
+    assert push_to_hub(explainer, "owner/emo").endswith("owner/emo")
+    assert [("create", "owner/emo", True), ("upload", "owner/emo")] == calls
+    assert (uploaded / "lora" / "adapter_model.safetensors").exists()
+
+    def fake_download(repo_id, **kwargs):
+        assert repo_id == "owner/emo"
+        return str(uploaded)
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    monkeypatch.chdir(tmp_path)  # "owner/emo" must not exist as a local folder
+    loaded = load_explainer("owner/emo")
+    np.testing.assert_array_equal(loaded.score_labels([clip]), explainer.score_labels([clip]))
+
+    def failing_download(repo_id, **kwargs):
+        raise OSError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", failing_download)
+    with pytest.raises(CheckpointError, match="from the hub"):
+        load_explainer("owner/other")
