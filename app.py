@@ -30,6 +30,7 @@ VERDICT_CHOICES = [("right", "correct"), ("wrong", "wrong"), ("unsure", "unsure"
 RUN_COLUMNS = ["id", "created_at", "checkpoint", "model_name", "model_version", "n_examples", "metrics"]
 RECENT_COLUMNS = ["id", "created_at", "annotator", "model", "human", "agreed", "faithfulness", "helpfulness",
                   "consent", "note"]
+CACHE_CHECK_S, CACHE_MAX_AGE_S = 900, 3600
 EXPORT_FORMATS = ("csv", "jsonl", "manifest")  # manifest: the training manifest (JSONL)
 
 # Keyboard shortcuts (documented in docs/app.md and under the Save button).
@@ -93,7 +94,11 @@ def build_demo(backend: Backend | None = None):
     vocab = _vocabulary()
     on_spaces_oauth = bool(__import__("os").environ.get("OAUTH_CLIENT_ID"))
 
-    with gr.Blocks(title="emoexplain: explainable speech emotion recognition") as demo:
+    # uploads and recordings sit in gradio's cache only while they may still be judged: files older than an
+    # hour are deleted (checked every 15 min) and the whole cache goes on restart; consented audio is copied
+    # into the store when the judgement is saved
+    with gr.Blocks(title="emoexplain: explainable speech emotion recognition",
+                   delete_cache=(CACHE_CHECK_S, CACHE_MAX_AGE_S)) as demo:
         gr.Markdown("# emoexplain\nRecord or upload speech, see the measured pitch and energy beside the model's "
                     "emotion and descriptors, then correct and judge the explanation.")
         notice = gr.Markdown(render.demo_notice(True), elem_id="demo-notice",

@@ -284,6 +284,9 @@ class Backend:
             if key in self._saved:
                 return self._saved[key], False
             audio_path = self._audio.get(analysis_id) if fields["consent"] else None
+            if audio_path and not Path(audio_path).is_file():
+                raise InvalidJudgement("The audio of this analysis is no longer on the server (uploads are kept "
+                                       "for an hour): analyse the clip again to keep it with your judgement.")
             judgement_id = store_api.record_judgement(self.store, analysis_id, audio_path=audio_path, **fields)
             self._saved[key] = int(judgement_id)
         return int(judgement_id), True

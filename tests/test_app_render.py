@@ -176,3 +176,10 @@ def _refuse(name):
             raise ImportError(f"no {name}")
         return real(module, *args, **kwargs)
     return guarded
+
+
+def test_consent_after_the_upload_expired_is_refused_not_saved_without_audio(tmp_path):
+    backend = Backend(AppConfig(), explainer=object(), store=object())  # a store object that cannot write
+    backend._audio[5] = str(tmp_path / "gone.wav")  # gradio's cache deleted the upload
+    with pytest.raises(InvalidJudgement, match="no longer on the server"):
+        backend.save_judgement(5, emotion="agree", consent=True)
