@@ -302,7 +302,8 @@ def build_demo(backend: Backend | None = None):
             if not ok:
                 raise gr.Error("That admin token is not right (or this account is not an admin).")
             return (True, "Unlocked.", gr.update(visible=True), gr.update(visible=True),
-                    gr.update(choices=backend.available_checkpoints(), value=backend.model.checkpoint), *review(True))
+                    gr.update(choices=backend.available_checkpoints(), value=backend.model.info()["checkpoint"]),
+                    *review(True))
 
         review_outputs = [counts, distribution, agreement, confusion, recent]
         unlock_btn.click(unlock, [token_box], [admin, review_status, review_panel, switch_panel, ckpt,

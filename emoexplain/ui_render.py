@@ -329,7 +329,7 @@ def confusion_rows(agreement: dict) -> list[dict]:
 def model_markdown(info: dict) -> str:
     """The loaded checkpoint: name, version, label set, where it came from, and its metrics."""
     labels = ", ".join(map(str, info.get("labels") or []))
-    lines = ["### Loaded model", "", "| | |", "|---|---|",
+    lines = ["### Loaded model", "", "| what | value |", "|---|---|",
              f"| name | {escape_md(info.get('name', '?'))} |",
              f"| version | {escape_md(info.get('version', '?'))} |",
              f"| labels | {escape_md(info.get('label_set', '?'))}: {escape_md(labels)} |",

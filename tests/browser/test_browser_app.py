@@ -162,6 +162,13 @@ def test_upload_analyse_judge_and_save(app, playwright, speech_wav, examples, ar
         assert exported.ok and "browser-tester" in exported.text()
         page.screenshot(path=str(artifacts / "desktop-review.png"), full_page=True)
 
+        # the Model tab: the loaded checkpoint's card, and (unlocked) the checkpoint switcher
+        page.get_by_role("tab", name="Model").click()
+        page.get_by_text("Loaded model").first.wait_for(timeout=TIMEOUT_MS)
+        page.get_by_role("button", name="Switch (admin)").click()  # reloads the selected (current) checkpoint
+        page.get_by_text("Switched to").first.wait_for(timeout=TIMEOUT_MS)
+        page.screenshot(path=str(artifacts / "desktop-model.png"), full_page=True)
+
         phone = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
         phone.set_default_timeout(TIMEOUT_MS)
         phone.goto(app.url)
