@@ -24,6 +24,8 @@ class PitchConfig:
     n_candidates: int = 3            # period candidates per frame kept for the path search
     octave_cost: float = 4.0         # path cost per octave jumped between consecutive voiced frames
     voicing_cost: float = 0.5        # path cost of switching voiced <-> unvoiced
+    period_cost: float = 0.2         # cost per octave for a candidate that is a subharmonic of another (like
+                                     # Praat's octave cost): in noise the 2x-period dip can be as deep as the true one
 
 
 def yin_track(samples: np.ndarray, sample_rate: int, hop: int, config: PitchConfig = PitchConfig()):
@@ -42,7 +44,12 @@ def yin_track(samples: np.ndarray, sample_rate: int, hop: int, config: PitchConf
     taus, costs = _candidates(cmndf, tau_min, tau_max, config)         # (n_frames, K) each
     loud = _frame_db(frames[:, :window])
     silent = loud < loud.max() + config.silence_db
-    best = _viterbi(taus, costs, silent, config)
+    path_costs = _path_costs(taus, costs, tau_min, config)
+    # the unvoiced state moves with the frame's cheapest candidate, so the period cost never decides voicing
+    with np.errstate(invalid="ignore"):                               # inf - inf in frames without dips
+        unvoiced = config.voicing_threshold + np.min(path_costs, axis=1) - np.min(costs, axis=1)
+    best = _viterbi(taus, path_costs, silent, config, np.where(np.isfinite(unvoiced), unvoiced,
+                                                                config.voicing_threshold))
     n = len(frames)
     period = taus[np.arange(n), np.maximum(best, 0)]
     depth = np.where(best >= 0, costs[np.arange(n), np.maximum(best, 0)], 1.0)
@@ -111,18 +118,37 @@ def _candidates(cmndf: np.ndarray, tau_min: int, tau_max: int, config: PitchConf
     return taus, costs
 
 
+def _path_costs(taus: np.ndarray, costs: np.ndarray, tau_min: int, config: PitchConfig) -> np.ndarray:
+    """Candidate costs for the path search: the dip depth, plus ``period_cost`` per octave for a candidate
+    that is a subharmonic (2x or 3x the period, within 6 %) of another candidate of the same frame.
+
+    In noise the dip at twice the period can be as deep as the true one (octave-down errors); penalising
+    only exact multiples leaves alone the unrelated short-lag dips that formants produce.
+    """
+    ratio = taus[:, :, None] / np.maximum(taus[:, None, :], 1e-9)      # (n, K candidate, K other)
+    octaves = np.zeros_like(ratio)
+    for multiple in (2.0, 3.0):
+        octaves = np.where(np.abs(ratio / multiple - 1) < 0.06, np.log2(multiple), octaves)
+    octaves = np.where(np.isfinite(costs)[:, None, :], octaves, 0.0)  # only against real candidates
+    return costs + config.period_cost * octaves.max(axis=2)
+
+
 def _frame_db(frames: np.ndarray) -> np.ndarray:
     return 10 * np.log10(np.mean(frames ** 2, axis=1) + 1e-12)
 
 
-def _viterbi(taus: np.ndarray, costs: np.ndarray, silent: np.ndarray, config: PitchConfig) -> np.ndarray:
+def _viterbi(taus: np.ndarray, costs: np.ndarray, silent: np.ndarray, config: PitchConfig,
+             unvoiced_cost: np.ndarray | None = None) -> np.ndarray:
     """Cheapest path through K period candidates + one unvoiced state; returns the candidate index or -1.
 
-    Local cost: d' depth for a candidate, the voicing threshold for "unvoiced". Transition cost: octaves
+    Local cost: d' depth (+ period cost) for a candidate, ``unvoiced_cost`` (default: the voicing threshold)
+    for "unvoiced". Transition cost: octaves
     jumped between consecutive voiced frames (so a one-frame octave error loses to a smooth contour).
     """
     n, k = taus.shape
-    local = np.concatenate([costs, np.full((n, 1), config.voicing_threshold)], axis=1)
+    if unvoiced_cost is None:
+        unvoiced_cost = np.full(n, config.voicing_threshold)
+    local = np.concatenate([costs, unvoiced_cost[:, None]], axis=1)
     local[silent, :k] = np.inf
     local[silent, k] = 0.0
     log_tau = np.log2(np.where(taus > 0, taus, 1.0))
