@@ -53,6 +53,7 @@ CSS = """
 #demo-notice p { color: #7c2d12; margin: 4px 0; }
 #save-status p { font-size: 1.05em; }
 .small-note p { font-size: 0.85em; opacity: 0.8; }
+#descriptors th, #descriptors td:not(:nth-child(4)) { white-space: nowrap; }  /* only the evidence wraps */
 @media (max-width: 640px) {
   #descriptors table { display: block; overflow-x: auto; }
   #descriptors td, #descriptors th { white-space: nowrap; }
