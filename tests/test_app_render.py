@@ -183,3 +183,16 @@ def test_consent_after_the_upload_expired_is_refused_not_saved_without_audio(tmp
     backend._audio[5] = str(tmp_path / "gone.wav")  # gradio's cache deleted the upload
     with pytest.raises(InvalidJudgement, match="no longer on the server"):
         backend.save_judgement(5, emotion="agree", consent=True)
+
+
+def test_example_clips_from_a_folder_json_or_files_and_none_when_empty(tmp_path):
+    from emoexplain.ui_backend import example_clips
+    assert example_clips(tmp_path / "absent") == [] and example_clips(tmp_path) == []
+    (tmp_path / "b.wav").write_bytes(b"RIFF")
+    (tmp_path / "a.flac").write_bytes(b"fLaC")
+    (tmp_path / "notes.txt").write_text("not audio")
+    assert [e["file"] for e in example_clips(tmp_path)] == ["a.flac", "b.wav"]
+    (tmp_path / "examples.json").write_text('[{"file": "b.wav", "title": "Bee", "emotion": "sad"}, '
+                                            '{"file": "missing.wav"}]')
+    [only] = example_clips(tmp_path)
+    assert (only["title"], only["emotion"], only["path"]) == ("Bee", "sad", str((tmp_path / "b.wav").resolve()))
