@@ -12,6 +12,7 @@ plotly and matplotlib are imported inside the functions (``import emoexplain.plo
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,8 @@ PITCH_COLOR = "#1f77b4"
 ENERGY_COLOR = "#d62728"
 EMPHASIS_COLOR = "#ff9f1c"
 WORD_COLOR = "#555555"
+# without an aligner the pipeline names emphasis segments "1.20-1.55 s" in `words`: those are not words
+_SPAN = re.compile(r"^\d+(\.\d+)?-\d+(\.\d+)? s$")
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ def plot_data(result) -> PlotData:
     median = pitch.get("median_hz")
     return PlotData(time_s=time_s, f0_hz=f0, energy_db=energy,
                     emphasis=tuple(e for e in (profile.get("emphasis") or ()) if _timed(e)),
-                    words=tuple(w for w in words if _timed(w) and w.get("word")),
+                    words=tuple(w for w in words if _timed(w) and w.get("word") and not _SPAN.match(str(w["word"]))),
                     nuclei_s=tuple(float(t) for t in (profile.get("nuclei_s") or ())),
                     duration_s=duration, median_hz=float(median) if median else None)
 

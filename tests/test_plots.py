@@ -58,7 +58,8 @@ def test_figure_from_a_profile(profile):
 def test_figure_from_a_pipeline_result_with_words(profile):
     words = [{"word": "hello", "start_s": 0.0, "end_s": 0.5, "score": 0.9},
              {"word": "there", "start_s": 0.6, "end_s": 1.1, "score": 0.8},
-             {"word": "unaligned", "start_s": None, "end_s": None, "score": 0.0}]
+             {"word": "unaligned", "start_s": None, "end_s": None, "score": 0.0},
+             {"word": "1.50-1.70 s", "start_s": 1.5, "end_s": 1.7, "score": 0.0}]    # a segment, not a word
     result = {"emotion": {"label": "neutral", "probabilities": {"neutral": 1.0}}, "transcript": "hello there",
               "acoustics": profile.to_dict(), "words": words, "warnings": []}
     fig = plots.figure(result)
