@@ -26,7 +26,7 @@ def free_port() -> int:
 class AppProcess:
     """``python app.py`` with its own port and data dir; ``url`` answers HTTP 200 once entered."""
 
-    def __init__(self, data_dir: str | os.PathLike, *, env: dict | None = None, timeout_s: float = 90.0,
+    def __init__(self, data_dir: str | os.PathLike, *, env: dict | None = None, timeout_s: float = 180.0,
                  log_path: str | os.PathLike | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
