@@ -103,3 +103,21 @@ def test_predict_returns_a_consistent_output(overfit):
     assert quick.caption is None and quick.label == "sad" and quick.words == ()
     short = explainer.predict(clips["sad"], max_new_tokens=3)
     assert len(explainer.tokenizer(short.caption)["input_ids"]) <= len(explainer._answer_ids) + 2 + 3 + 2
+
+
+def test_predict_reuses_the_scoring_prefix_and_gives_the_same_caption(overfit):
+    """The greedy caption continued from the label-scoring cache equals one generated from scratch."""
+    explainer, clips = overfit
+    for key in ("angry", "sad"):
+        with torch.no_grad():
+            speech = explainer._speech_for([clips[key]])
+            scores, prefix = explainer._score(speech, keep_prefix=True)
+            p, t = explainer._prompts["caption"], int(speech.token_mask[0].sum())
+            # the prompt up to "Emotion:" only, not the expanded label candidates
+            assert prefix.get_seq_length() == len(p.pre) + t + len(p.mid) + t + len(p.post) + len(
+                explainer._answer_ids)
+            forced = [explainer._answer_ids + explainer._label_ids[int(scores[0].argmax())]]
+            from_scratch = explainer.generate(speech, forced=forced, max_new_tokens=20)
+            continued = explainer.generate(speech, forced=forced, max_new_tokens=20, past_key_values=prefix)
+        assert continued == from_scratch and continued[0].startswith(f"Emotion: {key}.")
+        assert explainer.predict(clips[key], max_new_tokens=20).caption == from_scratch[0]

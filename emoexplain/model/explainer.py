@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import time
 from dataclasses import dataclass
 
@@ -218,6 +219,10 @@ class Explainer(nn.Module):
         One prefix forward for the shared prompt, then one batched forward of all candidates on the prefix
         KV cache expanded n_labels times: the prompt (hundreds of tokens) is never recomputed per label.
         """
+        return self._score(speech)[0]
+
+    def _score(self, speech: SpeechTokens, *, keep_prefix: bool = False):
+        """(label log-likelihoods (B, n_labels), the prompt + "Emotion:" KV cache if ``keep_prefix`` else None)."""
         b, n = speech.content.shape[0], len(self.labels)
         embeds, mask, positions, _ = self._sequences(speech, ["caption"] * b, [self._answer_ids] * b,
                                                      loss_on_answer=False, left_pad=True)
@@ -231,6 +236,7 @@ class Explainer(nn.Module):
         for j, ids in enumerate(self._label_ids):
             cand[j, : len(ids)], cand_mask[j, : len(ids)] = torch.tensor(ids), 1
         score = first[:, cand[:, 0]]                                                     # (B, n)
+        prefix = copy.deepcopy(out.past_key_values) if keep_prefix else None             # for generation
         if width > 1:
             cache = out.past_key_values
             cache.batch_repeat_interleave(n)                                             # (B * n, ...)
@@ -242,7 +248,7 @@ class Explainer(nn.Module):
             nxt = cand.repeat(b, 1)[:, 1:]
             tok = logp.gather(-1, nxt[..., None])[..., 0] * cand_mask.repeat(b, 1)[:, 1:]
             score = score + tok.sum(-1).view(b, n)
-        return score
+        return score, prefix
 
     @torch.no_grad()
     def score_labels(self, samples_batch: list[np.ndarray]) -> np.ndarray:
@@ -254,15 +260,23 @@ class Explainer(nn.Module):
     # --- generation --------------------------------------------------------------------------------------------
     @torch.no_grad()
     def generate(self, speech: SpeechTokens, *, task: str = "caption", forced: list[list[int]] | None = None,
-                 num_beams: int = 1, max_new_tokens: int | None = None, min_new_tokens: int = 0) -> list[str]:
+                 num_beams: int = 1, max_new_tokens: int | None = None, min_new_tokens: int = 0,
+                 past_key_values=None) -> list[str]:
         """Greedy (num_beams=1) or beam search with the KV cache; ``forced`` answer tokens start each reply.
 
         ``min_new_tokens`` suppresses the end of turn until then (the benchmark uses it for fixed-length runs).
+        ``past_key_values``: a cache of the first tokens of this very prompt (greedy only), e.g. the label-scoring
+        prefix, so that only the rest of the prompt is computed.
         """
         b = speech.content.shape[0]
         forced = forced or [[] for _ in range(b)]
         embeds, mask, _, _ = self._sequences(speech, [task] * b, forced, loss_on_answer=False, left_pad=True)
+        if past_key_values is not None and num_beams == 1:
+            extra = {"past_key_values": past_key_values}
+        else:
+            extra = {}
         new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, do_sample=False, num_beams=num_beams,
+                                **extra,
                                 max_new_tokens=max_new_tokens or self.config.max_new_tokens,
                                 min_new_tokens=min_new_tokens or None,
                                 eos_token_id=self._stop_ids, pad_token_id=self.tokenizer.pad_token_id,
@@ -279,14 +293,16 @@ class Explainer(nn.Module):
         start = time.perf_counter()
         with _eval_mode(self):
             speech = self._speech_for([samples])
-            probs = torch.softmax(self.label_log_likelihoods(speech), -1)[0].cpu()
+            # greedy captions continue from the scoring prefix cache: the prompt is computed once
+            scores, prefix = self._score(speech, keep_prefix=generate and num_beams == 1)
+            probs = torch.softmax(scores, -1)[0].cpu()
             best = int(probs.argmax())
             caption = transcript = None
             descriptors, emphasis, words = {}, (), ()
             if generate:
                 forced = [self._answer_ids + self._label_ids[best]]
                 caption = self.generate(speech, forced=forced, num_beams=num_beams,
-                                        max_new_tokens=max_new_tokens)[0]
+                                        max_new_tokens=max_new_tokens, past_key_values=prefix)[0]
                 parsed = parse_caption(caption)
                 transcript, descriptors, emphasis = parsed.transcript, parsed.descriptors, parsed.emphasis
                 words = self.word_timings(speech, transcript, len(samples))
