@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/bench_store.py [--n 300] [--writers 8]
 
-Both sides use the same schema and pragmas (WAL, synchronous=FULL, busy timeout) and one
-transaction per judgement; the raw side skips validation, the annotator upsert and the revision
+Both sides use the same schema and pragmas (WAL, synchronous=FULL or --synchronous normal, busy
+timeout) and one transaction per judgement; the raw side skips validation, the annotator upsert and the revision
 lookup, so it is the floor. Prints judgements/s and p50/p99 latency for 1 and N writers (processes),
 and the ratios. Goals (issue 3): p99 < 20 ms with 8 writers, >= 50 % of the raw throughput.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from emoexplain.store import open_store, record_analysis, record_judgement  # noqa: E402
-from emoexplain.store.db import BUSY_TIMEOUT_S  # noqa: E402
+from emoexplain.store.db import BUSY_TIMEOUT_S, synchronous  # noqa: E402
 
 SHA = "f" * 64
 EXPLANATION = {"emotion": {"label": "neutral", "probabilities": {"neutral": 0.7, "sad": 0.3}},
@@ -61,7 +61,7 @@ def raw_worker(path, aid, worker, n, start_at, out):
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA synchronous = {synchronous()}")
     verdicts = json.dumps(VERDICTS)
     while time.time() < start_at:
         time.sleep(0.001)
@@ -97,13 +97,31 @@ def run(kind: str, writers: int, n: int, folder: Path) -> dict:
             "p50_ms": 1000 * latencies[len(latencies) // 2], "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)]}
 
 
+def fsync_latency(folder: Path, n: int = 50) -> float:
+    """Median seconds of write + fsync of 4 KiB, the disk's part of every synchronous=FULL commit."""
+    times = []
+    with tempfile.NamedTemporaryFile(dir=folder) as f:
+        for _ in range(n):
+            f.write(b"x" * 4096)
+            f.flush()
+            t = time.perf_counter()
+            os.fsync(f.fileno())
+            times.append(time.perf_counter() - t)
+    return sorted(times)[n // 2]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=300, help="judgements per writer")
     parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--synchronous", choices=("full", "normal"), default="full",
+                        help="the store's EMOEXPLAIN_STORE_SYNCHRONOUS (both sides; default full: one fsync per commit)")
     args = parser.parse_args()
-    print(f"cpus={os.cpu_count()} sqlite={sqlite3.sqlite_version} n={args.n} per writer (shared machine: "
-          "numbers move with the load of other processes)")
+    os.environ["EMOEXPLAIN_STORE_SYNCHRONOUS"] = args.synchronous  # inherited by the writer processes
+    print(f"cpus={os.cpu_count()} sqlite={sqlite3.sqlite_version} n={args.n} per writer, "
+          f"synchronous={synchronous()} (shared machine: numbers move with the load of other processes)")
+    print(f"fsync of a small file: p50 {1000 * fsync_latency(Path(tempfile.gettempdir())):.2f} ms "
+          "(the floor of one durable commit)")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for writers in (1, args.writers):

@@ -334,3 +334,14 @@ def test_store_is_sqlite_readable_by_anyone(store, wav):
     store.close()
     conn = sqlite3.connect(store.path)
     assert 7 == conn.execute("SELECT count(*) FROM judgements").fetchone()[0]
+
+
+def test_synchronous_level_follows_the_environment(tmp_path, monkeypatch):
+    with open_store(tmp_path / "full.db") as s:
+        assert 2 == s.db.execute("PRAGMA synchronous").fetchone()[0]          # FULL by default
+    monkeypatch.setenv("EMOEXPLAIN_STORE_SYNCHRONOUS", "normal")
+    with open_store(tmp_path / "normal.db") as s:
+        assert 1 == s.db.execute("PRAGMA synchronous").fetchone()[0]
+    monkeypatch.setenv("EMOEXPLAIN_STORE_SYNCHRONOUS", "off")
+    with pytest.raises(StoreError, match="FULL or NORMAL"):
+        open_store(tmp_path / "off.db")

@@ -48,6 +48,16 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
 
 
+def synchronous() -> str:
+    """``EMOEXPLAIN_STORE_SYNCHRONOUS``: ``FULL`` (default: a commit survives power loss) or ``NORMAL`` (a
+    commit survives any process crash, the last commits may roll back on power loss; no fsync per commit,
+    for disks where fsync is slow)."""
+    value = os.environ.get("EMOEXPLAIN_STORE_SYNCHRONOUS", "FULL").strip().upper() or "FULL"
+    if value not in ("FULL", "NORMAL"):
+        raise StoreError(f"EMOEXPLAIN_STORE_SYNCHRONOUS must be FULL or NORMAL, got {value!r}.")
+    return value
+
+
 def data_dir() -> Path:
     """Where the DB and audio live: ``EMOEXPLAIN_DATA_DIR``, else ``/data`` if writable, else ``./data``.
 
@@ -80,8 +90,8 @@ class Store:
         if not self.memory:
             _retry_locked(self.db.enable_wal)
             # WAL + NORMAL survives any process crash (SIGKILL included); FULL also survives power loss
-            # at the cost of one fsync per judgement. Human judgements are precious: FULL.
-            self.db.execute("PRAGMA synchronous = FULL")
+            # at the cost of one fsync per judgement. Human judgements are precious: FULL by default.
+            self.db.execute(f"PRAGMA synchronous = {synchronous()}")
 
     @property
     def audio_dir(self) -> Path | None:
@@ -201,6 +211,7 @@ def open_store(path: str | os.PathLike | None = None) -> Store:
 
         store = open_store("data/emoexplain.db")
     """
+    synchronous()  # a bad EMOEXPLAIN_STORE_SYNCHRONOUS fails before anything is opened
     path = Path(data_dir()) / DB_NAME if path is None else path
     if str(path) != ":memory:":
         path = Path(path)
