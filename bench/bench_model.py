@@ -111,8 +111,8 @@ def main(argv=None):
     answer = len(tokenizer(config.answer_prefix, add_special_tokens=False)["input_ids"])
     n_prompt = len(p.pre) + len(p.mid) + len(p.post) + answer + 2 * tokens
 
-    with torch.device(device):  # build the (large) random LLM directly on the device
-        llm = LlamaForCausalLM(llama_cfg).to(dtype).eval()
+    with torch.device(device):  # build the (large) random LLM directly on the device, in its dtype
+        llm = LlamaForCausalLM._from_config(llama_cfg, dtype=dtype).eval()
     n_llm = sum(q.numel() for q in llm.parameters()) / 1e6
     explainer = Explainer(config, encoder, add_lora(llm, config), tokenizer)
     for module in explainer.speech_modules().values():
