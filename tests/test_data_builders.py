@@ -176,7 +176,9 @@ def test_augment_speed_changes_duration_and_rebins_speed(monkeypatch):
            "descriptor_source": {"speed": "automatic", "pitch": "human"}, "gender": None,
            "meta": {"measured": {"syllables_per_s": 4.8, "pitch_hz": 150.0, "energy_db": -20.0}}}
     out, new_row = A.augment(samples, row, {"p_speed": 1.0, "speed_range": [1.1, 1.1]}, random.Random(0))
-    assert len(out) == pytest.approx(16000 / 1.1, abs=2)
+    factor = A.quantize_speed(1.1)                         # 16000 / 14500: the resampling rate is a multiple of 100 Hz
+    assert factor == pytest.approx(16000 / 14500) and abs(factor - 1.1) < 0.004 * 1.1
+    assert len(out) == pytest.approx(16000 / factor, abs=2)
     assert new_row["descriptors"]["speed"] == "fast"       # 4.8 * 1.1 = 5.28 syllables/s
     assert new_row["descriptors"]["pitch"] == "normal"     # a human word is never overwritten
     assert row["descriptors"]["speed"] == "normal"         # the input row is untouched
@@ -185,6 +187,14 @@ def test_augment_speed_changes_duration_and_rebins_speed(monkeypatch):
     assert snr == pytest.approx(10.0, abs=0.5) and same is row
     louder, r2 = A.augment(samples, row, {"p_gain": 1.0, "gain_db": 0.0}, random.Random(0))
     np.testing.assert_allclose(louder, samples, atol=1e-6)
+
+
+def test_quantize_speed_keeps_rates_on_a_100_hz_grid():
+    from train.augment import quantize_speed
+    for f in (0.93, 0.97, 1.0, 1.0123, 1.07):
+        q = quantize_speed(f)
+        assert abs(q - f) <= 0.004 * f
+        assert round(16000 / q) % 100 == 0
 
 
 def test_augment_pitch_shift_keeps_length():

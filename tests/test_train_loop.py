@@ -118,6 +118,46 @@ def test_cli_fit_debug_config_writes_a_loadable_checkpoint(tmp_path, corpus):
     assert main(["fit", "--config", "train/configs/debug_cpu.json", "--no_such_key=1"]) == 2
 
 
+def test_cli_eval_writes_report_and_compare_tests_two_systems(tmp_path, corpus, capsys):
+    from train.__main__ import main
+
+    assert main(["fit", "--config", "train/configs/debug_cpu.json", f"--train_manifest={corpus}",
+                 f"--out_dir={tmp_path}/{{name}}", "--eval_split=test"]) == 0
+    ckpt = tmp_path / "debug_cpu" / "checkpoint"
+    capsys.readouterr()
+    assert main(["eval", "--checkpoint", str(ckpt), "--manifest", str(corpus), "--generate", "2",
+                 "--out", str(tmp_path / "eval")]) == 0
+    report = (tmp_path / "eval" / "report.md").read_text()
+    metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert metrics["n"] == 4 and metrics["n_generated"] == 2 and "wer" in metrics
+    assert "Confusion matrix" in report and (tmp_path / "eval" / "confusion.json").is_file()
+    confusion = json.loads((tmp_path / "eval" / "confusion.json").read_text())
+    assert sum(map(sum, confusion["matrix"])) == 4
+    preds = json.loads((tmp_path / "eval" / "predictions.json").read_text())["predictions"]
+    assert len(preds) == 4 and {"reference", "predicted"} <= set(preds[0])
+    # system B: every prediction right; system A (the model) is right on some -> McNemar counts A-wrong/B-right
+    oracle = {"predictions": [{**p, "predicted": p["reference"]} for p in preds]}
+    (tmp_path / "oracle.json").write_text(json.dumps(oracle))
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "oracle.json"), str(tmp_path / "eval" / "predictions.json")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    wrong = sum(p["reference"] != p["predicted"] for p in preds)
+    assert out["mcnemar"]["b"] == wrong and out["mcnemar"]["c"] == 0
+    assert out["paired_t_test"]["mean_diff"] == pytest.approx(wrong / 4)
+
+
+def test_synthetic_manifest_paths_are_relative_to_its_folder(corpus, tmp_path):
+    import shutil
+    from train.data.manifest import read_manifest
+
+    first = json.loads(corpus.read_text().splitlines()[0])
+    assert not first["audio"].startswith("/") and first["audio"].startswith("clips/")
+    moved = tmp_path / "moved"
+    shutil.copytree(corpus.parent, moved)
+    rows = read_manifest(moved / "manifest.jsonl")
+    assert all(r["audio"].startswith(str(moved.resolve())) for r in rows)
+
+
 def test_schedule_function():
     kw = dict(epochs_per_stage=2)
     assert [sched.stage_at("two-stage", e, 0, **kw) for e in range(4)] == ["asr", "asr", "ser_sed_asr", "ser_sed_asr"]

@@ -53,7 +53,8 @@ def cmd_demo(args, overrides) -> int:
     from train.demo import run_demo
 
     run_demo(work_dir=args.work, out=args.out, overrides=overrides, n_train=args.n_train, n_test=args.n_test,
-             ablation=args.ablation)
+             ablation=args.ablation, threads=args.threads,
+             examples_dir=None if args.no_examples else args.examples)
     return 0
 
 
@@ -131,6 +132,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--n-train", type=int, default=4000)
     d.add_argument("--n-test", type=int, default=400)
     d.add_argument("--ablation", action="store_true", help="also train without the prosody input and compare")
+    d.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1 is fastest on a busy 2-core box)")
+    d.add_argument("--examples", default="assets/examples", help="where to write the held-out example clips")
+    d.add_argument("--no-examples", action="store_true", help="do not write example clips")
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("prepare", help="write a manifest from a corpus")
     r.add_argument("corpus", choices=["iemocap", "meld", "speechcraft", "folder", "synthetic"])

@@ -34,7 +34,7 @@ def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) 
     can_rebin = bool(measured) and all(v is not None for v in measured.values())
     changed = False
     if can_rebin and rng.random() < s["p_speed"]:
-        factor = rng.uniform(*s["speed_range"])
+        factor = quantize_speed(rng.uniform(*s["speed_range"]))
         samples = change_speed(samples, factor)
         measured["syllables_per_s"] *= factor
         measured["pitch_hz"] *= factor
@@ -58,12 +58,21 @@ def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) 
     return samples, row
 
 
+def quantize_speed(factor: float, sr: int = 16000, step: int = 100) -> float:
+    """The nearest speed factor whose resampling rate is a multiple of ``step`` Hz. torchaudio's sinc kernel
+    grows with (sr / gcd) x (new_sr / gcd): an arbitrary factor (gcd 1..20) costs seconds per clip and
+    gigabytes; a multiple of 100 Hz keeps it to milliseconds (the factor moves by at most 0.4 %)."""
+    new_sr = max(step, int(round(sr / factor / step)) * step)
+    return sr / new_sr
+
+
 def change_speed(samples: np.ndarray, factor: float, sr: int = 16000) -> np.ndarray:
-    """Speed perturbation: play ``factor`` times faster (shorter, higher), by resampling."""
+    """Speed perturbation: play ``factor`` times faster (shorter, higher), by resampling. ``factor`` is first
+    rounded with :func:`quantize_speed` (pass a quantized factor to know the exact one applied)."""
     import torch
     import torchaudio.functional as AF
 
-    new_sr = int(round(sr / factor))
+    new_sr = int(round(sr / quantize_speed(factor, sr)))
     g = math.gcd(sr, new_sr)
     out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)), sr // g, new_sr // g)
     return out.numpy()

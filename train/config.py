@@ -63,6 +63,7 @@ class TrainConfig:
     mixed_precision: str = "no"           # no | fp16 | bf16 (accelerate)
     cpu: bool = False                     # force CPU even where a GPU is present
     num_workers: int = 0                  # DataLoader workers
+    torch_threads: int = 0                # torch intra-op threads (0 = torch's default; 1 on a busy small CPU)
     # --- augmentation (train/augment.py), applied on the fly to training clips --------------------------
     augment: dict = field(default_factory=dict)  # {"p_speed", "speed_range", "p_pitch", "pitch_semitones", "p_noise", "snr_db", "p_gain", "gain_db"}
     # --- logging / checkpoints -------------------------------------------------------------------------

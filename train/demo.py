@@ -22,7 +22,7 @@ CONFIG = REPO / "train" / "configs" / "demo_tiny.json"
 
 
 def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=(), n_train=4000, n_test=400,
-             ablation=False) -> dict:
+             ablation=False, threads=1, examples_dir: str | Path | None = REPO / "assets" / "examples") -> dict:
     import torch
 
     from emoexplain.model import save_checkpoint
@@ -33,11 +33,14 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
     from train.evaluate.runner import evaluate_explainer
     from train.loop import fit
 
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+    # One thread by default: this tiny model gains little from a second one, and when anything else runs on a
+    # 2-core machine, two intra-op threads oversubscribe it (measured 0.4 s/step with 1 thread vs 4-6 s with 2).
+    torch.set_num_threads(max(1, threads))
     t0 = time.time()
     work = Path(work_dir)
     spec = SyntheticSpec(n_train=n_train, n_test=n_test)
-    manifest = generate(work / "corpus", spec)
+    manifest = cached_corpus(work / "corpus", spec) or generate(work / "corpus", spec)
+    (work / "corpus" / "spec.json").write_text(json.dumps(dataclasses.asdict(spec), indent=2))
     t_data = time.time() - t0
     print(f"[demo] corpus: {summary(read_manifest(manifest))} in {t_data:.0f} s")
     cfg = TrainConfig.from_file(CONFIG, [f"--train_manifest={manifest}", f"--out_dir={work}/{{name}}", *overrides])
@@ -79,9 +82,22 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
     save_checkpoint(explainer, out, metrics={**main["metrics"], "demo": facts},
                     train_config=main["config"].to_dict(), card=model_card(facts, main["metrics"]), version=version)
     (work / "demo_facts.json").write_text(json.dumps(facts, indent=2))
-    write_examples(test_rows, REPO / "assets" / "examples")
+    if examples_dir:
+        write_examples(test_rows, Path(examples_dir))
     print(json.dumps(facts, indent=2))
     return facts
+
+
+def cached_corpus(folder: Path, spec) -> Path | None:
+    """The manifest of a corpus already generated with the same spec (so a second run skips the ~3 min of
+    synthesis and descriptor measurement), else None."""
+    manifest, saved = folder / "manifest.jsonl", folder / "spec.json"
+    try:
+        if manifest.is_file() and json.loads(saved.read_text()) == dataclasses.asdict(spec):
+            return manifest
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _headline(m: dict) -> dict:
@@ -139,24 +155,29 @@ def model_card(facts: dict, metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_examples(test_rows: list[dict], folder: Path, per_class: int = 2) -> list[dict]:
-    """A few held-out clips as small OGG files + examples.json (the app offers them as examples)."""
+def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_s: float = 3.0) -> list[dict]:
+    """A few held-out clips as small 16 kHz 16-bit WAV files (<= ``max_s`` s, so < 100 KB) + examples.json
+    (the app offers them as examples). Old synthetic_* clips in ``folder`` are replaced."""
     folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("synthetic_*"):
+        old.unlink()
     chosen, seen = [], {}
-    for row in sorted(test_rows, key=lambda r: r["duration_s"] or 99):
-        if seen.get(row["emotion"], 0) < per_class and (row["duration_s"] or 0) >= 2.0:
+    # the longest clips under max_s, so each example says a whole sentence at a natural pace
+    for row in sorted(test_rows, key=lambda r: -(r["duration_s"] or 0)):
+        if seen.get(row["emotion"], 0) < per_class and 1.5 <= (row["duration_s"] or 0) <= max_s:
             seen[row["emotion"]] = seen.get(row["emotion"], 0) + 1
             chosen.append(row)
     entries = []
-    for row in sorted(chosen, key=lambda r: r["emotion"]):
-        name = f"synthetic_{row['emotion']}_{seen[row['emotion']]}.ogg"
+    order = {e: i for i, e in enumerate(("neutral", "happy", "angry", "sad"))}
+    for row in sorted(chosen, key=lambda r: (order.get(r["emotion"], 9), r["audio"])):
+        name = f"synthetic_{row['emotion']}_{seen[row['emotion']]}.wav"
         seen[row["emotion"]] -= 1
-        subprocess.run(["sox", "-V1", row["audio"], "-r", "16000", "-c", "1", "-C", "3", str(folder / name)],
+        subprocess.run(["sox", "-V1", row["audio"], "-r", "16000", "-c", "1", "-b", "16", str(folder / name)],
                        check=True)
         entries.append({"file": name, "emotion": row["emotion"], "label_set": row["label_set"],
                         "transcript": row["transcript"], "speaker": row["speaker"], "gender": row["gender"],
-                        "synthetic": True, "descriptors": row.get("descriptors") or {},
-                        "emphasis": row.get("emphasis") or [],
+                        "duration_s": row["duration_s"], "synthetic": True,
+                        "descriptors": row.get("descriptors") or {}, "emphasis": row.get("emphasis") or [],
                         "note": "espeak-ng synthetic speech; the emotion is a prosody setting, not a real emotion. "
                                 "Held out from the demo checkpoint's training (unseen sentence and voice)."})
     (folder / "examples.json").write_text(json.dumps({"synthetic": True, "source": "train/data/synthetic.py",

@@ -209,6 +209,8 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     from train.evaluate.runner import evaluate_explainer
 
     # A. preparation
+    if cfg.torch_threads:
+        torch.set_num_threads(cfg.torch_threads)
     accelerator = setup_accelerator(cfg)
     set_seed(cfg.seed)
     run_dir = cfg.run_dir

@@ -150,7 +150,7 @@ def generate(out_dir: str | Path, spec: SyntheticSpec = SyntheticSpec(), *, meas
     from train.data.manifest import write_manifest
 
     check_tools()
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).resolve()
     clips = out_dir / "clips"
     clips.mkdir(parents=True, exist_ok=True)
     all_sentences = sentences(spec.seed)
@@ -173,6 +173,8 @@ def generate(out_dir: str | Path, spec: SyntheticSpec = SyntheticSpec(), *, meas
                          "variant": variant, "params": params, "emphasis": emphasis,
                          "path": str(clips / f"{name}.flac")})
     rows = _run_jobs(jobs, measure=measure, workers=workers, progress=progress)
+    for row in rows:  # relative to the manifest's folder, so the corpus folder can move
+        row["audio"] = str(Path(row["audio"]).relative_to(out_dir))
     manifest = out_dir / "manifest.jsonl"
     write_manifest(rows, manifest)
     (out_dir / "README.md").write_text(_README.format(n_train=spec.n_train, n_test=spec.n_test,
