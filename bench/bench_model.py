@@ -7,7 +7,7 @@
 One 10 s clip. Measured in the same run:
   floors   HubertForSequenceClassification of the same HuBERT size; the plain LLM's prefill over the same number
            of prompt tokens (logits for the last position only, as generate does) and its per-token decode step
-  model    (a) label scoring only (encoder + branches + adapters + prefix + all labels on the shared prefix cache)
+  model    (a) label scoring only (encoder + branches + adapters + one forward: prompt + every label, tree mask)
            (b) full predict: scoring + caption generation of --new-tokens tokens
 Goals: scoring <= 1.2 x (HuBERT floor + prefill floor); decode <= 1.1 x the plain per-token step.
 The floors and the model run in interleaved rounds (one warm-up round first) and each row reports the minimum

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass
 
@@ -216,39 +215,62 @@ class Explainer(nn.Module):
     def label_log_likelihoods(self, speech: SpeechTokens) -> torch.Tensor:
         """(B, n_labels) log p(" <label>." | prompt, "Emotion:"), summed over the label's tokens.
 
-        One prefix forward for the shared prompt, then one batched forward of all candidates on the prefix
-        KV cache expanded n_labels times: the prompt (hundreds of tokens) is never recomputed per label.
+        One forward of the prompt followed by all labels' tokens under a tree attention mask: the prompt
+        (hundreds of tokens) is computed once, shared by every label, and never recomputed per label.
         """
         return self._score(speech)[0]
 
     def _score(self, speech: SpeechTokens, *, keep_prefix: bool = False):
-        """(label log-likelihoods (B, n_labels), the prompt + "Emotion:" KV cache if ``keep_prefix`` else None)."""
+        """(label log-likelihoods (B, n_labels), the prompt + "Emotion:" KV cache if ``keep_prefix`` else None).
+
+        One forward over [prompt][label 1 tokens][label 2 tokens]...: a tree attention mask lets every label's
+        tokens see the prompt and their own earlier tokens only, so each label is scored exactly as if it
+        followed the prompt alone, while the LLM's weights are read once (as in the prompt's own prefill).
+        """
         b, n = speech.content.shape[0], len(self.labels)
         embeds, mask, positions, _ = self._sequences(speech, ["caption"] * b, [self._answer_ids] * b,
                                                      loss_on_answer=False, left_pad=True)
-        # logits_to_keep=1: the prompt's other positions need no (B, L, vocab) projection
-        out = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions, use_cache=True,
-                       logits_to_keep=1)
-        first = torch.log_softmax(out.logits[:, -1].float(), -1)                          # (B, V)
-        width = max(len(c) for c in self._label_ids)
-        cand = torch.full((n, width), self.tokenizer.pad_token_id, dtype=torch.long, device=self.device)
-        cand_mask = torch.zeros(n, width, dtype=torch.long, device=self.device)
-        for j, ids in enumerate(self._label_ids):
-            cand[j, : len(ids)], cand_mask[j, : len(ids)] = torch.tensor(ids), 1
-        score = first[:, cand[:, 0]]                                                     # (B, n)
-        prefix = copy.deepcopy(out.past_key_values) if keep_prefix else None             # for generation
-        if width > 1:
-            cache = out.past_key_values
-            cache.batch_repeat_interleave(n)                                             # (B * n, ...)
-            full_mask = torch.cat([mask.repeat_interleave(n, 0), cand_mask.repeat(b, 1)], -1)
-            pos = positions[:, -1:].repeat_interleave(n, 0) + 1 + torch.arange(width, device=self.device)
-            logits = self.llm(input_ids=cand.repeat(b, 1), attention_mask=full_mask, position_ids=pos,
-                              past_key_values=cache, use_cache=True).logits              # (B * n, W, V)
-            logp = torch.log_softmax(logits[:, :-1].float(), -1)
-            nxt = cand.repeat(b, 1)[:, 1:]
-            tok = logp.gather(-1, nxt[..., None])[..., 0] * cand_mask.repeat(b, 1)[:, 1:]
-            score = score + tok.sum(-1).view(b, n)
+        length, flat = embeds.shape[1], [t for ids in self._label_ids for t in ids]
+        c = len(flat)
+        owner = torch.tensor([j for j, ids in enumerate(self._label_ids) for _ in ids], device=self.device)
+        step = torch.tensor([k for ids in self._label_ids for k in range(len(ids))], device=self.device)
+        cand = self.llm.get_input_embeddings()(torch.tensor(flat, device=self.device))           # (C, H)
+        inputs = torch.cat([embeds, cand[None].expand(b, -1, -1).to(embeds.dtype)], 1)            # (B, L + C, H)
+        pos = torch.cat([positions, positions[:, -1:] + 1 + step[None]], 1)                        # (B, L + C)
+        # allowed[i, q, k]: prompt rows are causal over real prompt keys; label rows see the real prompt keys
+        # and the earlier tokens of the same label
+        real = mask.bool()                                                                          # (B, L)
+        allowed = torch.zeros(b, length + c, length + c, dtype=torch.bool, device=self.device)
+        allowed[:, :length, :length] = torch.ones(length, length, dtype=torch.bool,
+                                                  device=self.device).tril() & real[:, None, :]
+        allowed[:, length:, :length] = real[:, None, :]
+        allowed[:, length:, length:] = (owner[:, None] == owner[None, :]) & (step[None, :] <= step[:, None])
+        bias = torch.zeros(allowed.shape, dtype=embeds.dtype, device=self.device)
+        bias.masked_fill_(~allowed, torch.finfo(embeds.dtype).min)                                # additive mask
+        # logits only where a label token is predicted: the prompt's last position and each non-final label token
+        last = {start + len(ids) - 1 for start, ids in zip(self._starts(), self._label_ids)}
+        keep = torch.tensor([length - 1] + [length + i for i in range(c) if i not in last], device=self.device)
+        out = self.llm(inputs_embeds=inputs, attention_mask=bias[:, None], position_ids=pos, use_cache=keep_prefix,
+                       logits_to_keep=keep)
+        logp = torch.log_softmax(out.logits.float(), -1)                                          # (B, K, V)
+        row = {length - 1: 0, **{int(q): r + 1 for r, q in enumerate(keep[1:].tolist())}}
+        score = torch.zeros(b, n, device=self.device)
+        for j, (start, ids) in enumerate(zip(self._starts(), self._label_ids)):
+            predictors = [length - 1] + [length + start + k for k in range(len(ids) - 1)]
+            score[:, j] = sum(logp[:, row[q], t] for q, t in zip(predictors, ids))
+        prefix = None
+        if keep_prefix:
+            prefix = out.past_key_values
+            prefix.crop(-c)                                                  # back to the prompt + "Emotion:"
         return score, prefix
+
+    def _starts(self) -> list[int]:
+        """Offset of each label's first token in the concatenated candidates."""
+        starts, at = [], 0
+        for ids in self._label_ids:
+            starts.append(at)
+            at += len(ids)
+        return starts
 
     @torch.no_grad()
     def score_labels(self, samples_batch: list[np.ndarray]) -> np.ndarray:
