@@ -60,9 +60,10 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
         t2 = time.time()
         metrics = evaluate_explainer(result.explainer, test_rows, generate_max=min(len(test_rows), 100),
                                      keep_predictions=True)
+        correct = [p["reference"] == p["predicted"] for p in metrics.get("predictions") or []]
         write_report(dict(metrics), c.run_dir / "eval", title=f"demo ({label}) on held-out synthetic clips")
         metrics.pop("predictions", None)
-        runs[label] = {"result": result, "metrics": metrics, "train_s": train_s, "eval_s": time.time() - t2,
+        runs[label] = {"correct": correct, "result": result, "metrics": metrics, "train_s": train_s, "eval_s": time.time() - t2,
                        "steps": result.progress.step, "config": c}
         print(f"[demo] {label}: {result.progress.step} steps in {train_s:.0f} s; UA {metrics['ua']:.3f} "
               f"WER {metrics.get('wer', float('nan')):.3f}")
@@ -73,6 +74,9 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
              "runs": {k: {"steps": v["steps"], "train_s": round(v["train_s"]), "eval_s": round(v["eval_s"]),
                           "metrics": _headline(v["metrics"])} for k, v in runs.items()},
              "total_s": round(time.time() - t0), "command": "python -m train demo" + (" --ablation" if ablation else "")}
+    if ablation:
+        from train.evaluate.stats import mcnemar
+        facts["mcnemar_prosody_vs_no_prosody"] = mcnemar(runs["prosody"]["correct"], runs["no_prosody"]["correct"])
     version = time.strftime("synthetic-demo-%Y%m%d")
     explainer = main["result"].explainer
     explainer.set_stage("eval")
@@ -134,29 +138,39 @@ def model_card(facts: dict, metrics: dict) -> str:
         "clips whose sentences AND voices never occur in training (train/data/synthetic.py). Descriptor words "
         "were measured by the acoustic engine (automatic).",
         f"- Training: alternating ASR / SER-SED+ASR schedule, {run['steps']} optimizer steps in "
-        f"{run['train_s'] / 60:.1f} min on 2 CPU cores, with speed/noise/gain augmentation "
+        f"{run['train_s'] / 60:.1f} min (one torch thread on a shared 2-core CPU), with speed/noise/gain augmentation "
         "(config: train_config in config.json).",
         f"- Reproduce: `{facts['command']}` (about {facts['total_s'] / 60:.0f} min in total).", "",
         "## Held-out synthetic test set (unseen sentences and voices)", "",
         summary_table(metrics), "",
         "UA/WA/F1 come from label scoring (log-likelihood of each label after `Emotion:`); WER, descriptor "
         f"accuracy (against the acoustic engine's words) and BLEU-4/ROUGE-L from {metrics.get('n_generated')} "
-        "generated captions. Chance UA is 25 %.",
+        "generated captions. Chance UA is 25 %. WER can exceed 100 % (inserted words count as errors): the tiny "
+        "random LLM has no language knowledge and transcribes unseen sentences poorly.",
     ]
     if "no_prosody" in facts["runs"]:
         a = facts["runs"]["no_prosody"]["metrics"]
         b = run["metrics"]
-        lines += ["", "## Ablation: prosody input", "", "| | UA | WA | macro F1 | WER |", "|---|---|---|---|---|",
-                  f"| with prosody input | {_pct(b.get('ua'))} | {_pct(b.get('wa'))} | {_pct(b.get('macro_f1'))} | {_pct(b.get('wer'))} |",
-                  f"| without (paper architecture) | {_pct(a.get('ua'))} | {_pct(a.get('wa'))} | {_pct(a.get('macro_f1'))} | {_pct(a.get('wer'))} |"]
+        lines += ["", "## Ablation: prosody input (same data, recipe and steps)", "",
+                  "| | UA | WA | macro F1 | WER | descriptor acc. | pitch word acc. |", "|---|---|---|---|---|---|---|"]
+        for name, m in (("with prosody input (this checkpoint)", b), ("without (paper architecture)", a)):
+            lines.append(f"| {name} | {_pct(m.get('ua'))} | {_pct(m.get('wa'))} | {_pct(m.get('macro_f1'))} | "
+                         f"{_pct(m.get('wer'))} | {_pct(m.get('descriptor_acc_mean'))} | "
+                         f"{_pct((m.get('descriptor_accuracy') or {}).get('pitch'))} |")
+        test = facts.get("mcnemar_prosody_vs_no_prosody")
+        if test:
+            lines += ["", f"McNemar on the {metrics.get('n')} held-out clips: b = {test['b']} (only the prosody model "
+                      f"right), c = {test['c']} (only the other right), p = {test['p']:.2f}."]
+        if facts.get("ablation_note"):
+            lines += ["", facts["ablation_note"]]
     lines += ["", "## Limits", "- Synthetic voices only; labels are prosody settings, not felt or perceived emotion.",
               "- The tiny random backbones carry no pre-trained knowledge: transcripts of unseen sentences are poor.",
               "- Do not use it to make any decision about a person."]
     return "\n".join(lines) + "\n"
 
 
-def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_s: float = 3.0) -> list[dict]:
-    """A few held-out clips as small 16 kHz 16-bit WAV files (<= ``max_s`` s, so < 100 KB) + examples.json
+def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_s: float = 3.1) -> list[dict]:
+    """A few held-out clips as small 16 kHz 16-bit WAV files (<= ``max_s`` s: 3.1 s x 32 kB/s < 100 KB; the shortest held-out "sad" clip lasts 3.1 s) + examples.json
     (the app offers them as examples). Old synthetic_* clips in ``folder`` are replaced."""
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("synthetic_*"):
