@@ -40,6 +40,8 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
     work = Path(work_dir)
     spec = SyntheticSpec(n_train=n_train, n_test=n_test)
     manifest = cached_corpus(work / "corpus", spec) or generate(work / "corpus", spec)
+    if manifest.is_relative_to(Path.cwd()):  # no machine-specific absolute paths in the committed config.json
+        manifest = manifest.relative_to(Path.cwd())
     (work / "corpus" / "spec.json").write_text(json.dumps(dataclasses.asdict(spec), indent=2))
     t_data = time.time() - t0
     print(f"[demo] corpus: {summary(read_manifest(manifest))} in {t_data:.0f} s")
@@ -77,6 +79,10 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
     if ablation:
         from train.evaluate.stats import mcnemar
         facts["mcnemar_prosody_vs_no_prosody"] = mcnemar(runs["prosody"]["correct"], runs["no_prosody"]["correct"])
+    for example in main["metrics"].get("examples") or []:  # repo-relative clip paths in the committed metrics
+        path = Path(example.get("audio") or "")
+        if path.is_absolute() and path.is_relative_to(Path.cwd()):
+            example["audio"] = str(path.relative_to(Path.cwd()))
     version = time.strftime("synthetic-demo-%Y%m%d")
     explainer = main["result"].explainer
     explainer.set_stage("eval")
