@@ -109,3 +109,21 @@ def test_aggregate_folds():
     agg = S.aggregate_folds(folds)
     assert agg["ua"]["mean"] == pytest.approx(0.8) and agg["ua"]["std"] == pytest.approx(0.1)
     assert agg["folds"] == 3 and "wer" not in agg
+
+
+def test_cli_folds_aggregates_fold_metrics(tmp_path, capsys):
+    import json
+
+    from train.__main__ import main
+
+    paths = []
+    for k, (ua, wa) in enumerate([(0.6, 0.7), (0.8, 0.9), (0.7, 0.8)], 1):
+        path = tmp_path / f"Session{k}.json"
+        path.write_text(json.dumps({"ua": ua, "wa": wa, "n": 100}))
+        paths.append(str(path))
+    assert main(["folds", *paths, "--out", str(tmp_path / "agg.json")]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["folds"] == 3 and out["ua"]["mean"] == pytest.approx(0.7) and out["ua"]["std"] == pytest.approx(0.1)
+    assert out["wa"]["values"] == pytest.approx([0.7, 0.9, 0.8]) and "macro_f1" not in out
+    assert json.loads((tmp_path / "agg.json").read_text()) == out
+    assert main(["folds", str(tmp_path / "missing.json")]) == 2

@@ -1,4 +1,4 @@
-"""Command line: ``python -m train {fit,eval,from-store,demo,prepare,compare} ...`` (docs/training.md).
+"""Command line: ``python -m train {fit,eval,from-store,demo,prepare,compare,folds} ...`` (docs/training.md).
 
 Only this edge catches EmoExplainError and turns it into a one-line message and exit code 2.
 """
@@ -104,6 +104,24 @@ def cmd_compare(args, overrides) -> int:
     return 0
 
 
+def cmd_folds(args, overrides) -> int:
+    """IEMOCAP k-fold aggregation: mean / std / per-fold of each metric over the folds' metrics.json files."""
+    from train.evaluate.stats import aggregate_folds
+
+    folds = []
+    for path in args.metrics:
+        try:
+            folds.append(json.loads(Path(path).read_text()))
+        except (OSError, ValueError) as e:
+            print(f"error: cannot read fold metrics {path}: {e}", file=sys.stderr)
+            return 2
+    result = {"files": list(args.metrics), **aggregate_folds(folds)}
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -150,6 +168,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("a")
     c.add_argument("b")
     c.set_defaults(func=cmd_compare)
+    k = sub.add_parser("folds", help="aggregate k-fold results (IEMOCAP Session1..5 metrics.json files)")
+    k.add_argument("metrics", nargs="+", help="one eval metrics.json per fold")
+    k.add_argument("--out", help="also write the aggregate here (JSON)")
+    k.set_defaults(func=cmd_folds)
     return p
 
 
