@@ -15,6 +15,7 @@ import functools
 import html
 import logging
 import tempfile
+import textwrap
 import threading
 import time
 import uuid
@@ -365,7 +366,10 @@ def _word(value) -> str:
 
 
 def _example_label(example: dict) -> str:
-    bits = [example.get("title") or example.get("file") or "clip"]
+    """"Title (emotion)"; without a title the start of its transcript in quotes, else the file name."""
+    text = str(example.get("transcript") or "")
+    quoted = "\u201c" + textwrap.shorten(text, 40, placeholder=" \u2026") + "\u201d" if text else ""
+    bits = [example.get("title") or quoted or example.get("file") or "clip"]
     if example.get("emotion"):
         bits.append(f"({example['emotion']})")
     return " ".join(map(str, bits))
