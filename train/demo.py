@@ -157,9 +157,11 @@ def model_card(facts: dict, metrics: dict) -> str:
     if "no_prosody" in facts["runs"]:
         a = facts["runs"]["no_prosody"]["metrics"]
         b = run["metrics"]
-        lines += ["", "## Ablation: prosody input (same data, recipe and steps)", "",
+        lines += ["", "## Ablation: prosody input (same data and recipe)", "",
                   "| | UA | WA | macro F1 | WER | descriptor acc. | pitch word acc. |", "|---|---|---|---|---|---|---|"]
-        for name, m in (("with prosody input (this checkpoint)", b), ("without (paper architecture)", a)):
+        pairs = facts.get("ablation_rows") or [("with prosody input (this checkpoint)", b),
+                                                ("without (paper architecture)", a)]
+        for name, m in pairs:
             lines.append(f"| {name} | {_pct(m.get('ua'))} | {_pct(m.get('wa'))} | {_pct(m.get('macro_f1'))} | "
                          f"{_pct(m.get('wer'))} | {_pct(m.get('descriptor_acc_mean'))} | "
                          f"{_pct((m.get('descriptor_accuracy') or {}).get('pitch'))} |")
