@@ -62,10 +62,11 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
         t2 = time.time()
         metrics = evaluate_explainer(result.explainer, test_rows, generate_max=min(len(test_rows), 100),
                                      keep_predictions=True)
-        correct = [p["reference"] == p["predicted"] for p in metrics.get("predictions") or []]
+        predictions = list(metrics.get("predictions") or [])
+        correct = [p["reference"] == p["predicted"] for p in predictions]
         write_report(dict(metrics), c.run_dir / "eval", title=f"demo ({label}) on held-out synthetic clips")
         metrics.pop("predictions", None)
-        runs[label] = {"correct": correct, "result": result, "metrics": metrics, "train_s": train_s, "eval_s": time.time() - t2,
+        runs[label] = {"correct": correct, "predictions": predictions, "result": result, "metrics": metrics, "train_s": train_s, "eval_s": time.time() - t2,
                        "steps": result.progress.step, "config": c}
         print(f"[demo] {label}: {result.progress.step} steps in {train_s:.0f} s; UA {metrics['ua']:.3f} "
               f"WER {metrics.get('wer', float('nan')):.3f}")
@@ -93,7 +94,8 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
                     train_config=main["config"].to_dict(), card=model_card(facts, main["metrics"]), version=version)
     (work / "demo_facts.json").write_text(json.dumps(facts, indent=2))
     if examples_dir:
-        write_examples(test_rows, Path(examples_dir))
+        write_examples(test_rows, Path(examples_dir), predictions=main["predictions"] or None,
+                       check=lambda path: _label_of(explainer, path))
     print(json.dumps(facts, indent=2))
     return facts
 
@@ -177,31 +179,58 @@ def model_card(facts: dict, metrics: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_s: float = 3.1) -> list[dict]:
-    """A few held-out clips as small 16 kHz 16-bit WAV files (<= ``max_s`` s: 3.1 s x 32 kB/s < 100 KB; the shortest held-out "sad" clip lasts 3.1 s) + examples.json
-    (the app offers them as examples). Old synthetic_* clips in ``folder`` are replaced."""
+def _label_of(explainer, path: str) -> str:
+    from emoexplain.audio import load_audio
+    return explainer.predict(load_audio(path).samples, generate=False).label
+
+
+def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_s: float = 3.1,
+                   predictions: list[dict] | None = None, check=None) -> list[dict]:
+    """A few held-out clips as small 16 kHz 16-bit WAV files + examples.json (the app offers them as examples).
+
+    Clips longer than ``max_s`` are cut to ``max_s`` with a short fade (3.1 s x 32 kB/s < 100 KB); with
+    ``check(path) -> label`` a written clip is kept only if the checkpoint still labels it correctly. With ``predictions`` (the held-out evaluation's, same order as ``test_rows``) the clips
+    are chosen among those the checkpoint labels correctly, most confident first, and examples.json says so: the
+    examples show what the model does when it is right, not how often it is (see the card for that).
+    Old synthetic_* clips in ``folder`` are replaced."""
+    import soundfile as sf
+
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("synthetic_*"):
         old.unlink()
-    chosen, seen = [], {}
-    # the longest clips under max_s, so each example says a whole sentence at a natural pace
-    for row in sorted(test_rows, key=lambda r: -(r["duration_s"] or 0)):
-        if seen.get(row["emotion"], 0) < per_class and 1.5 <= (row["duration_s"] or 0) <= max_s:
-            seen[row["emotion"]] = seen.get(row["emotion"], 0) + 1
-            chosen.append(row)
-    entries = []
+    ranked = list(zip(test_rows, predictions or [None] * len(test_rows)))
+    if predictions:
+        ranked = [(r, p) for r, p in ranked if p["predicted"] == r["emotion"]]
+        ranked.sort(key=lambda rp: -max(rp[1]["probabilities"].values()) if isinstance(rp[1]["probabilities"], dict)
+                    else -max(rp[1]["probabilities"]))
+    else:  # the longest clips, so each example says a whole sentence at a natural pace
+        ranked.sort(key=lambda rp: -(rp[0]["duration_s"] or 0))
+    entries, seen = [], {}
     order = {e: i for i, e in enumerate(("neutral", "happy", "angry", "sad"))}
-    for row in sorted(chosen, key=lambda r: (order.get(r["emotion"], 9), r["audio"])):
-        name = f"synthetic_{row['emotion']}_{seen[row['emotion']]}.wav"
-        seen[row["emotion"]] -= 1
-        subprocess.run(["sox", "-V1", row["audio"], "-r", "16000", "-c", "1", "-b", "16", str(folder / name)],
+    for row, _ in ranked:
+        emotion = row["emotion"]
+        if seen.get(emotion, 0) >= per_class or (row["duration_s"] or 0) < 1.5:
+            continue
+        name = f"synthetic_{emotion}_{seen.get(emotion, 0) + 1}.wav"
+        path = folder / name
+        cut = ["trim", "0", str(max_s), "fade", "t", "0", str(max_s), "0.1"] if row["duration_s"] > max_s else []
+        subprocess.run(["sox", "-V1", row["audio"], "-r", "16000", "-c", "1", "-b", "16", str(path), *cut],
                        check=True)
-        entries.append({"file": name, "emotion": row["emotion"], "label_set": row["label_set"],
+        duration = sf.info(str(path)).duration
+        if check is not None and check(str(path)) != emotion:
+            path.unlink()
+            continue
+        seen[emotion] = seen.get(emotion, 0) + 1
+        entries.append({"file": name, "emotion": emotion, "label_set": row["label_set"],
                         "transcript": row["transcript"], "speaker": row["speaker"], "gender": row["gender"],
-                        "duration_s": row["duration_s"], "synthetic": True,
+                        "duration_s": round(duration, 3), "synthetic": True,
                         "descriptors": row.get("descriptors") or {}, "emphasis": row.get("emphasis") or [],
                         "note": "espeak-ng synthetic speech; the emotion is a prosody setting, not a real emotion. "
                                 "Held out from the demo checkpoint's training (unseen sentence and voice)."})
+    entries.sort(key=lambda e: (order.get(e["emotion"], 9), e["file"]))
+    selection = ("held-out clips that the demo checkpoint labels correctly, most confident first (it is wrong "
+                 "on about a third of held-out clips; see assets/demo_checkpoint/README.md)") if predictions else \
+        "the longest held-out clips of each class under the size limit"
     (folder / "examples.json").write_text(json.dumps({"synthetic": True, "source": "train/data/synthetic.py",
-                                                      "examples": entries}, indent=2) + "\n")
+                                                      "selection": selection, "examples": entries}, indent=2) + "\n")
     return entries
