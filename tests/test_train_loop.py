@@ -172,3 +172,25 @@ def test_schedule_function():
     assert sched.lr_at("ser_sed_asr", 10, 100, **lr) == pytest.approx(2e-5)  # cosine starts at the peak
     assert sched.lr_at("ser_sed_asr", 100, 100, **lr) == pytest.approx(0.0, abs=1e-12)
     assert sched.lr_at("ser_sed_asr", 55, 100, **lr) == pytest.approx(1e-5)
+
+
+def test_demo_examples_are_small_held_out_wavs_the_model_labels_correctly(corpus, tmp_path):
+    import soundfile as sf
+    from train.demo import write_examples
+
+    rows = _rows(corpus, "test")
+    preds = [{"reference": r["emotion"], "predicted": r["emotion"], "probabilities": {r["emotion"]: 0.9}} for r in rows]
+    preds[0] = {**preds[0], "predicted": "sad" if rows[0]["emotion"] != "sad" else "happy"}  # wrong: never chosen
+    rejected = rows[1]["emotion"]                       # the check says the written clip is no longer right
+    from pathlib import Path
+    entries = write_examples(rows, tmp_path, predictions=preds,
+                             check=lambda path: "wrong" if rejected in path else Path(path).stem.split("_")[1])
+    emotions = {e["emotion"] for e in entries}
+    assert emotions == {r["emotion"] for r in rows} - {rows[0]["emotion"], rejected}
+    meta = json.loads((tmp_path / "examples.json").read_text())
+    assert meta["synthetic"] is True and "correctly" in meta["selection"] and len(meta["examples"]) == len(entries)
+    for e in entries:
+        path = tmp_path / e["file"]
+        assert path.suffix == ".wav" and path.stat().st_size < 100 * 1024
+        info = sf.info(str(path))
+        assert info.samplerate == 16000 and info.duration <= 3.1 + 1e-3
