@@ -8,7 +8,6 @@ import numbers
 import os
 import re
 import sqlite3
-from functools import lru_cache
 from pathlib import Path
 
 from emoexplain.errors import (AnalysisNotFound, InvalidAnalysis, InvalidJudgement, NoteTooLong,
@@ -22,26 +21,10 @@ EMOTION_AGREE, EMOTION_UNSURE = "agree", "unsure"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SEGMENT = re.compile(r"^\s*\d+(\.\d+)?\s*-\s*\d+(\.\d+)?\s*s?\s*$")  # "1.20-1.55 s"
 
-# The fixed vocabulary of docs/contracts.md; emoexplain.descriptors.vocabulary() is the source of
-# truth and is used when importable (the store must also work where the acoustic engine is absent).
-_CONTRACT_VOCABULARY = {
-    "pitch": ("low", "normal", "high"),
-    "volume": ("low", "normal", "high"),
-    "speed": ("slow", "normal", "fast"),
-    "pitch_variation": ("very monotone", "monotone", "slightly expressive", "expressive", "very expressive"),
-    "tone": ("falling", "level", "rising"),
-    "emphasis": (),
-}
-
-
-@lru_cache(maxsize=1)
 def vocabulary() -> dict[str, tuple[str, ...]]:
-    """Descriptor name -> allowed words (emphasis -> (): free words)."""
-    try:
-        from emoexplain.descriptors import vocabulary as descriptor_vocabulary
-    except ImportError:
-        return dict(_CONTRACT_VOCABULARY)
-    return {name: tuple(words) for name, words in descriptor_vocabulary().items()}
+    """Descriptor name -> allowed words (emphasis -> (): free words); the acoustic engine's vocabulary."""
+    from emoexplain.descriptors import vocabulary as descriptor_vocabulary
+    return descriptor_vocabulary()
 
 
 def _json(value) -> str | None:
