@@ -195,6 +195,8 @@ def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_
     Old synthetic_* clips in ``folder`` are replaced."""
     import soundfile as sf
 
+    from train.data.synthetic import EMOTIONS
+
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("synthetic_*"):
         old.unlink()
@@ -206,7 +208,7 @@ def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_
     else:  # the longest clips, so each example says a whole sentence at a natural pace
         ranked.sort(key=lambda rp: -(rp[0]["duration_s"] or 0))
     entries, seen = [], {}
-    order = {e: i for i, e in enumerate(("neutral", "happy", "angry", "sad"))}
+    order = {e: i for i, e in enumerate(EMOTIONS)}
     for row, _ in ranked:
         emotion = row["emotion"]
         if seen.get(emotion, 0) >= per_class or (row["duration_s"] or 0) < 1.5:

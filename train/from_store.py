@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import time
@@ -35,9 +36,9 @@ def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     cfg = TrainConfig.from_file(config_path or DEFAULT_CONFIG, overrides)
     if out_dir:
-        cfg = _replace(cfg, out_dir=str(out_dir))
+        cfg = dataclasses.replace(cfg, out_dir=str(out_dir))
     elif "{name}" in cfg.out_dir:
-        cfg = _replace(cfg, name=f"{cfg.name}-{stamp}")
+        cfg = dataclasses.replace(cfg, name=f"{cfg.name}-{stamp}")
     explainer = load_explainer(checkpoint, device="cpu")
     corrected, counts = store_rows(db, min_agreement=cfg.min_agreement, consent_only=cfg.consent_only,
                                    label_set=explainer.config.label_set)
@@ -50,13 +51,14 @@ def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, 
         pool = read_manifest(replay_path, split="train")
         k = min(len(pool), int(round(cfg.replay_fraction * len(corrected))))
         replay = random.Random(cfg.seed).sample(pool, k)
-    eval_rows = [r for r in read_manifest(replay_path, split=cfg.eval_split)][:cfg.max_eval_examples or None] \
+    eval_rows = read_manifest(replay_path, split=cfg.eval_split)[:cfg.max_eval_examples or None] \
         if replay_path else []
     train_rows = corrected + replay
     parent_version = getattr(explainer, "version", "unknown")
     result = fit(cfg, train_rows=train_rows, eval_rows=eval_rows or corrected, explainer=explainer,
                  card=_card(parent_version, checkpoint, counts, len(replay)),
                  version=f"{parent_version}+store.{stamp}")
+    metrics = _scalars(result.metrics)
     data_counts = {"corrections": len(corrected), "replay": len(replay), "filters": counts,
                    "train": summary(train_rows)}
     store = open_store(db)
@@ -65,7 +67,7 @@ def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, 
                                      model_name=getattr(result.explainer, "name", None),
                                      model_version=getattr(result.explainer, "version", None),
                                      n_examples=len(train_rows), config=cfg.to_dict(),
-                                     metrics=_scalars(result.metrics), parent_version=parent_version,
+                                     metrics=metrics, parent_version=parent_version,
                                      data_counts=data_counts)
     finally:
         store.close()
@@ -73,12 +75,7 @@ def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, 
         {"store_run_id": run_id, "parent": str(checkpoint), "parent_version": parent_version,
          "data_counts": data_counts}, indent=2))
     return {"run_id": run_id, "checkpoint": str(result.checkpoint), "data_counts": data_counts,
-            "metrics": _scalars(result.metrics)}
-
-
-def _replace(cfg, **kw):
-    import dataclasses
-    return dataclasses.replace(cfg, **kw)
+            "metrics": metrics}
 
 
 def _scalars(metrics: dict) -> dict:

@@ -24,7 +24,7 @@ import numpy as np
 from train import schedule as sched
 from train.augment import augment
 from train.config import TrainConfig
-from train.data.manifest import compose_caption, load_samples, read_manifest, summary
+from train.data.manifest import compose_caption, load_samples, read_manifest
 
 
 # --- data ------------------------------------------------------------------------------------------------
@@ -368,7 +368,3 @@ def _progress_bar(cfg, accelerator, total, initial):
     except ImportError:
         return None
     return tqdm(total=total, initial=initial, desc=cfg.name, mininterval=10)
-
-
-def data_summary(rows) -> dict:
-    return summary(rows)

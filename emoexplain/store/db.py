@@ -239,11 +239,6 @@ def _looks_like_sqlite(path: Path) -> bool:
         return f.read(16) == b"SQLite format 3\x00"
 
 
-def is_emoexplain_db(db: Database) -> bool:
-    """True when the file carries our migration set (used by restore to refuse foreign files)."""
-    return bool(migrations.applied(db))
-
-
 def atomic_copy(src: Path, dest: Path) -> None:
     """Copy a file so that ``dest`` is either absent or complete (temp file + fsync + rename)."""
     dest.parent.mkdir(parents=True, exist_ok=True)

@@ -19,11 +19,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from emoexplain.labels import labels
 from train.data.manifest import ManifestError
 
 SPLITS = {"train": ("train_sent_emo.csv", "train_splits"), "valid": ("dev_sent_emo.csv", "dev_splits_complete"),
           "test": ("test_sent_emo.csv", "output_repeated_splits_test")}
-LABELS = {"neutral", "joy", "sadness", "anger", "surprise", "fear", "disgust"}
+LABELS = set(labels("meld7"))
 
 
 def build(root: str | Path, *, audio_dir: str | Path | None = None, cache_dir: str | Path | None = None,
