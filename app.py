@@ -14,6 +14,7 @@ import argparse
 import functools
 import html
 import logging
+import os
 import tempfile
 import textwrap
 import threading
@@ -26,7 +27,6 @@ from emoexplain.errors import EmoExplainError
 from emoexplain.ui_backend import AppConfig, Backend, example_clips, is_demo_checkpoint
 
 log = logging.getLogger("emoexplain.app")
-DESCRIPTOR_NAMES = ("pitch", "volume", "speed", "pitch_variation", "tone", "emphasis")
 VERDICT_CHOICES = [("right", "correct"), ("wrong", "wrong"), ("unsure", "unsure")]
 RUN_COLUMNS = ["id", "created_at", "checkpoint", "model_name", "model_version", "n_examples", "metrics"]
 RECENT_COLUMNS = ["id", "created_at", "annotator", "model", "human", "agreed", "faithfulness", "helpfulness",
@@ -90,11 +90,14 @@ def build_demo(backend: Backend | None = None):
     """The whole app as a gr.Blocks; ``backend`` defaults to one configured from the environment."""
     import gradio as gr
 
+    from emoexplain.descriptors import ORDER as DESCRIPTOR_NAMES
+    from emoexplain.descriptors import vocabulary
+
     backend = backend or Backend(AppConfig.from_env())
     cfg = backend.config
     examples = example_clips(cfg.examples_dir)
-    vocab = _vocabulary()
-    on_spaces_oauth = bool(__import__("os").environ.get("OAUTH_CLIENT_ID"))
+    vocab = vocabulary()
+    on_spaces_oauth = bool(os.environ.get("OAUTH_CLIENT_ID"))
 
     # uploads and recordings sit in gradio's cache only while they may still be judged: files older than an
     # hour are deleted (checked every 15 min) and the whole cache goes on restart; consented audio is copied
@@ -378,17 +381,6 @@ def _example_label(example: dict) -> str:
 def _frame(rows: list[dict], columns: list[str] | None = None):
     import pandas as pd
     return pd.DataFrame(rows, columns=columns)
-
-
-def _vocabulary() -> dict:
-    try:
-        from emoexplain.descriptors import vocabulary
-        return vocabulary()
-    except ImportError:  # acoustics not merged yet: the vocabulary from docs/contracts.md
-        return {"pitch": ("low", "normal", "high"), "volume": ("low", "normal", "high"),
-                "speed": ("slow", "normal", "fast"), "tone": ("falling", "level", "rising"),
-                "pitch_variation": ("very monotone", "monotone", "slightly expressive", "expressive",
-                                    "very expressive"), "emphasis": ()}
 
 
 def launch_kwargs(config: AppConfig) -> dict:

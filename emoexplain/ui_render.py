@@ -205,7 +205,7 @@ def summary_markdown(result: dict) -> str:
     return " · ".join(parts)
 
 
-def demo_notice(is_demo: bool, model_name: str = "") -> str:
+def demo_notice(is_demo: bool) -> str:
     if not is_demo:
         return ""
     return ("**Demo checkpoint loaded.** This model was trained on synthetic (espeak-ng) speech only. "

@@ -34,7 +34,6 @@ from emoexplain.errors import EmoExplainError
 REQUIRED = ("audio", "transcript", "emotion", "label_set", "split", "source")
 DEFAULTS = {"audio_sha256": None, "duration_s": None, "descriptors": {}, "descriptor_source": {}, "emphasis": [],
             "caption": None, "speaker": None, "gender": None, "weight": 1.0}
-DESCRIPTOR_NAMES = ("pitch", "volume", "speed", "pitch_variation", "tone")
 
 
 class ManifestError(EmoExplainError):

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from emoexplain.descriptors import ORDER
 from train.data.manifest import compose_caption, load_samples
 from train.evaluate import metrics as M
+
+WORD_DESCRIPTORS = tuple(name for name in ORDER if name != "emphasis")  # emphasis: a list of words, not one word
 
 
 def evaluate_explainer(explainer, rows: list[dict], *, batch_size: int = 8, generate_max: int = 64,
@@ -57,9 +60,7 @@ def _caption_metrics(explainer, rows, max_seconds) -> dict:
     with_text = [(r["transcript"], t) for r, t in zip(rows, transcripts) if r.get("transcript")]
     if with_text:
         out["wer"] = M.wer([a for a, _ in with_text], [b for _, b in with_text])
-    ref_desc = [{k: v for k, v in (r.get("descriptors") or {}).items() if k in ("pitch", "volume", "speed",
-                                                                               "pitch_variation", "tone")}
-                for r in rows]
+    ref_desc = [{k: v for k, v in (r.get("descriptors") or {}).items() if k in WORD_DESCRIPTORS} for r in rows]
     if any(ref_desc):
         acc = M.descriptor_accuracy(ref_desc, descriptors)
         out["descriptor_accuracy"] = acc
