@@ -26,7 +26,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_CHECKPOINT = REPO_ROOT / "assets" / "demo_checkpoint"
 EXAMPLES_DIR = REPO_ROOT / "assets" / "examples"
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".m4a", ".webm", ".opus"}
-VERDICTS = ("correct", "wrong", "unsure")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -344,6 +343,7 @@ class Backend:
 
 def clean_verdicts(verdicts: dict) -> dict:
     """Keep answered descriptors only, in the store's shape ``{name: {"verdict", "value"?}}``."""
+    from emoexplain.store.records import VERDICTS
     out = {}
     for name, item in verdicts.items():
         if isinstance(item, str):
