@@ -40,8 +40,8 @@ def _records(path: Path):
     return data
 
 
-def _get(rec: dict, field: str):
-    lower = {k.lower(): v for k, v in rec.items()}
+def _get(lower: dict, field: str):
+    """The field's value under its first alias present in ``lower`` (the record with lower-cased keys)."""
     for name in ALIASES[field]:
         if lower.get(name) not in (None, ""):
             return lower[name]
@@ -56,6 +56,7 @@ def build(labels_file: str | Path, audio_root: str | Path | None = None, *, spli
         raise ManifestError(f"{labels_file} not found: give the SpeechCraft labels/instruction JSON(L) file.")
     rows, skipped = [], {"no_audio": 0, "unknown_emotion": 0}
     for rec in _records(labels_file):
+        rec = {k.lower(): v for k, v in rec.items()}
         clip_id = str(_get(rec, "id") or "")
         audio = _find_audio(clip_id, audio_root)
         if audio is None:
@@ -68,7 +69,7 @@ def build(labels_file: str | Path, audio_root: str | Path | None = None, *, spli
             except UnknownLabel:
                 skipped["unknown_emotion"] += 1
                 continue
-        descriptors = {k: str(_get(rec, k)).strip().lower() for k in ("pitch", "speed", "volume") if _get(rec, k)}
+        descriptors = {k: str(v).strip().lower() for k in ("pitch", "speed", "volume") if (v := _get(rec, k))}
         emphasis = _get(rec, "emphasis") or []
         if isinstance(emphasis, str):
             emphasis = [w for w in emphasis.replace(",", " ").split() if w]
