@@ -112,10 +112,12 @@ def rebin(descriptors: dict, sources: dict, measured: dict, gender: str | None) 
 
 def word_for(name: str, value: float, gender: str | None) -> str | None:
     """The descriptor word for a number, from the shared bin edges; None when the bins are unavailable."""
+    from emoexplain.descriptors import word_for as binned_word
+
     edges, words = _bins(name, gender)
     if not edges:
         return None
-    return words[int(np.searchsorted(edges, value, side="right"))]
+    return binned_word(value, edges, words)[0]
 
 
 _BINS_CACHE: dict = {}
@@ -129,28 +131,16 @@ def _bins(name: str, gender: str | None):
 
 
 def _load_bins(name: str, gender: str | None):
-    """Edges and words for ``name`` from assets/descriptor_bins.json (shape owned by the acoustic engine)."""
-    try:
-        from emoexplain import descriptors
-        bins = descriptors.load_bins() if hasattr(descriptors, "load_bins") else None
-    except ImportError:
-        bins = None
-    if bins is None:
-        import json
-        from pathlib import Path
-        path = Path(__file__).resolve().parent.parent / "assets" / "descriptor_bins.json"
-        if not path.is_file():
-            return [], []
-        bins = json.loads(path.read_text())
-    if hasattr(bins, "to_dict"):
-        bins = bins.to_dict()
-    entry = (bins.get("descriptors") or bins).get(name) if isinstance(bins, dict) else None
+    """Edges and words for ``name`` from the shared bins (``emoexplain.descriptors.load_bins``)."""
+    from emoexplain.descriptors import load_bins
+
+    entry = load_bins()["descriptors"].get(name)
     if not isinstance(entry, dict):
         return [], []
     edges = entry.get("edges")
     if isinstance(edges, dict):
         edges = edges.get(gender or "default") or edges.get("default") or next(iter(edges.values()))
-    words = entry.get("words") or entry.get("labels")
+    words = entry.get("words")
     if not edges or not words or len(words) != len(edges) + 1:
         return [], []
     return list(edges), list(words)
