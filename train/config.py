@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emoexplain.errors import ConfigError
+from train.augment import DEFAULTS as AUGMENT_DEFAULTS
 
 SCHEDULES = ("one-stage", "two-stage", "alternating")
 ALTERNATE_BY = ("epoch", "steps")
@@ -131,7 +132,7 @@ class TrainConfig:
         return cls.from_dict(apply_overrides(data, overrides))
 
 
-AUGMENT_KEYS = ("p_speed", "speed_range", "p_pitch", "pitch_semitones", "p_noise", "snr_db", "p_gain", "gain_db")
+AUGMENT_KEYS = tuple(AUGMENT_DEFAULTS)  # the knobs train/augment.py reads
 
 
 def apply_overrides(data: dict, overrides) -> dict:
