@@ -44,10 +44,11 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
         manifest = manifest.relative_to(Path.cwd())
     (work / "corpus" / "spec.json").write_text(json.dumps(dataclasses.asdict(spec), indent=2))
     t_data = time.time() - t0
-    print(f"[demo] corpus: {summary(read_manifest(manifest))} in {t_data:.0f} s")
+    rows = read_manifest(manifest)
+    print(f"[demo] corpus: {summary(rows)} in {t_data:.0f} s")
     cfg = TrainConfig.from_file(CONFIG, [f"--train_manifest={manifest}", f"--out_dir={work}/{{name}}", *overrides])
-    test_rows = read_manifest(manifest, split="test")
-    train_rows = read_manifest(manifest, split="train")
+    test_rows = [r for r in rows if r["split"] == "test"]
+    train_rows = [r for r in rows if r["split"] == "train"]
     quick_eval = lambda m, rows: evaluate_explainer(m, rows[:64], generate_max=8)  # noqa: E731  (during training)
 
     runs = {}
