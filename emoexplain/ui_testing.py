@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from emoexplain.ui_backend import DEMO_CHECKPOINT, REPO_ROOT
 
 
 def free_port() -> int:
@@ -85,8 +85,7 @@ class AppProcess:
 def checkpoint_env(folder: str | os.PathLike) -> dict:
     """Environment that points the app at a loadable checkpoint: the demo in assets/ when present, else a
     fresh tiny one written to ``folder`` (untrained: fine for wiring tests, never downloads anything)."""
-    demo = REPO_ROOT / "assets" / "demo_checkpoint"
-    if (demo / "config.json").is_file():
+    if (DEMO_CHECKPOINT / "config.json").is_file():
         return {}
     from emoexplain.model import ModelConfig, build_explainer, save_checkpoint
     out = Path(folder) / "tiny_checkpoint"
