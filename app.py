@@ -24,7 +24,7 @@ from pathlib import Path
 
 from emoexplain import ui_render as render
 from emoexplain.errors import EmoExplainError
-from emoexplain.ui_backend import AppConfig, Backend, example_clips, is_demo_checkpoint
+from emoexplain.ui_backend import EXAMPLES_DIR, AppConfig, Backend, example_clips, is_demo_checkpoint
 
 log = logging.getLogger("emoexplain.app")
 VERDICT_CHOICES = [("right", "correct"), ("wrong", "wrong"), ("unsure", "unsure")]
@@ -386,7 +386,6 @@ def _frame(rows: list[dict], columns: list[str] | None = None):
 def launch_kwargs(config: AppConfig) -> dict:
     """What demo.launch() needs besides the demo (theme, css and head moved to launch() in Gradio 6)."""
     import gradio as gr
-    from emoexplain.ui_backend import EXAMPLES_DIR
     examples = Path(config.examples_dir) if config.examples_dir else EXAMPLES_DIR
     return dict(server_name=config.host, server_port=config.port, max_file_size=config.max_file_size,
                 allowed_paths=[str(examples.resolve())],  # example clips are served to the audio box
