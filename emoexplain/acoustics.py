@@ -61,15 +61,16 @@ class AcousticProfile:
 
 
 def analyze(audio, sample_rate=None, *, word_timings=None, max_seconds: float = 30.0,
-            gender: str | None = None) -> AcousticProfile:
+            gender: str | None = None, track: FrameTrack | None = None) -> AcousticProfile:
     """Measure a clip: ``audio`` is a path, an ndarray (at ``sample_rate``), ``(ndarray, sr)`` or AudioClip.
 
     word_timings: optional list of {"word", "start_s", "end_s"}; emphasised segments then name their word.
+    track: the clip's ``frame_track`` when the caller already has it (not computed again).
     Raises an AudioError subclass for audio that cannot be measured.
     """
     from emoexplain.descriptors import describe
     clip = load_audio(audio, sample_rate, max_seconds=max_seconds)
-    profile = measure(clip, word_timings=word_timings)
+    profile = measure(clip, word_timings=word_timings, track=track)
     return _with_descriptors(profile, describe(profile, gender=gender))
 
 
@@ -90,9 +91,9 @@ def frame_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> FrameTra
                       energy_db=energy[:n], aperiodicity=aperiodicity[:n])
 
 
-def measure(clip: AudioClip, *, word_timings=None) -> AcousticProfile:
-    """All the numbers for one clip (no descriptors)."""
-    track = frame_track(clip.samples)
+def measure(clip: AudioClip, *, word_timings=None, track: FrameTrack | None = None) -> AcousticProfile:
+    """All the numbers for one clip (no descriptors); ``track``: its frame_track, if already computed."""
+    track = frame_track(clip.samples) if track is None else track
     speech = speech_frames(track.energy_db)
     nuclei = syllable_nuclei(track, speech)
     segments = emphasis_segments(track, speech, nuclei, word_timings)

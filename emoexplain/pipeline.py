@@ -61,18 +61,21 @@ def timed_emphasis(emphasis, timings: list[dict]) -> list[dict]:
 
 def explain(audio, explainer=None, *, max_seconds: float = 30.0, generate: bool = True) -> Explanation:
     """Explain one clip (path, ndarray, (ndarray, sr) or AudioClip) with ``explainer`` (None: the default)."""
-    from emoexplain.acoustics import analyze
-    from emoexplain.audio import AudioClip, load_audio
+    from emoexplain.acoustics import analyze, frame_track
+    from emoexplain.audio import load_audio
     from emoexplain.model.alignment import segment_timings
 
     start = time.perf_counter()
-    clip = audio if isinstance(audio, AudioClip) else load_audio(audio, max_seconds=max_seconds)
+    clip = load_audio(audio, max_seconds=max_seconds)      # an AudioClip comes back as is
     explainer = explainer or default_explainer()
-    out = explainer.predict(clip.samples, generate=generate)
+    track_start = time.perf_counter()
+    track = frame_track(clip.samples)     # once: the model's prosody input and the acoustic profile share it
+    track_s = time.perf_counter() - track_start
+    out = explainer.predict(clip.samples, generate=generate, track=track)
     model_done = time.perf_counter()
     timings = [w.to_dict() for w in out.words]
-    profile = analyze(clip, word_timings=timings or None, max_seconds=max_seconds).to_dict()
-    acoustics_s = time.perf_counter() - model_done
+    profile = analyze(clip, word_timings=timings or None, max_seconds=max_seconds, track=track).to_dict()
+    acoustics_s = track_s + time.perf_counter() - model_done
     # without a CTC head the words come from the acoustic emphasis segments (issue 4: "else fall back")
     words = timings or [w.to_dict() for w in segment_timings(profile.get("emphasis", []))]
     warnings = list(clip.warnings) + [w for w in profile.get("warnings", []) if w not in clip.warnings]

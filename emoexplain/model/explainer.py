@@ -122,14 +122,15 @@ class Explainer(nn.Module):
         mask = torch.arange(samples.shape[1])[None] < torch.tensor(lengths)[:, None]
         return samples, mask
 
-    def _prosody(self, samples_list, max_len: int) -> torch.Tensor | None:
+    def _prosody(self, samples_list, max_len: int, tracks=None) -> torch.Tensor | None:
         if not self.config.use_prosody:
             return None
         n_max = int(self.encoder.num_frames(torch.tensor(max_len)))
         out = torch.zeros(len(samples_list), n_max, N_FEATURES)
         for i, s in enumerate(samples_list):
             n = int(self.encoder.num_frames(torch.tensor(len(s))))
-            out[i, :n] = torch.from_numpy(prosody_features(s, n, samples_per_frame=self.encoder.samples_per_frame))
+            out[i, :n] = torch.from_numpy(prosody_features(s, n, samples_per_frame=self.encoder.samples_per_frame,
+                                                           track=tracks[i] if tracks else None))
         return out
 
     def collate(self, examples: list[TrainExample]) -> SpeechBatch:
@@ -167,9 +168,9 @@ class Explainer(nn.Module):
         descriptor, _ = self.descriptor_adapter(des.z, enc.frame_mask)            # (B, T, H)
         return SpeechTokens(content, descriptor, token_mask, con.kl, des.kl, enc)
 
-    def _speech_for(self, samples_list) -> SpeechTokens:
+    def _speech_for(self, samples_list, tracks=None) -> SpeechTokens:
         samples, mask = self._pad_samples(samples_list)
-        return self.encode_speech(samples, mask, self._prosody(samples_list, samples.shape[1]))
+        return self.encode_speech(samples, mask, self._prosody(samples_list, samples.shape[1], tracks))
 
     # --- LLM side ------------------------------------------------------------------------------------------------
     def _sequences(self, speech: SpeechTokens, tasks, answers: list[list[int]], *, loss_on_answer: bool,
@@ -308,13 +309,14 @@ class Explainer(nn.Module):
 
     @torch.no_grad()
     def predict(self, samples: np.ndarray, *, generate: bool = True, num_beams: int = 1,
-                max_new_tokens: int | None = None) -> ModelOutput:
+                max_new_tokens: int | None = None, track=None) -> ModelOutput:
         """Label probabilities by scoring; with ``generate`` also the caption (its emotion slot is the argmax
-        label, so caption and probability bars agree), the parsed transcript/descriptors and word timings."""
+        label, so caption and probability bars agree), the parsed transcript/descriptors and word timings.
+        track: the clip's ``acoustics.frame_track`` if the caller has it (the prosody input reuses it)."""
         from emoexplain.captions import parse_caption
         start = time.perf_counter()
         with _eval_mode(self):
-            speech = self._speech_for([samples])
+            speech = self._speech_for([samples], None if track is None else [track])
             # greedy captions continue from the scoring prefix cache: the prompt is computed once
             scores, prefix = self._score(speech, keep_prefix=generate and num_beams == 1)
             probs = torch.softmax(scores, -1)[0].cpu()

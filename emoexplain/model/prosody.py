@@ -14,11 +14,14 @@ RECEPTIVE_FIELD = 400             # samples one HuBERT frame sees (25 ms at 16 k
 
 
 def prosody_features(samples: np.ndarray, n_frames: int, *, samples_per_frame: int = 320,
-                     sample_rate: int = 16000) -> np.ndarray:
-    """samples (S,) float32 @16 kHz -> (n_frames, 3) float32: [log(F0 / 100 Hz) or 0, voiced 0..1, dBFS / 20]."""
-    from emoexplain.acoustics import frame_track
+                     sample_rate: int = 16000, track=None) -> np.ndarray:
+    """samples (S,) float32 @16 kHz -> (n_frames, 3) float32: [log(F0 / 100 Hz) or 0, voiced 0..1, dBFS / 20].
 
-    track = frame_track(np.asarray(samples, dtype=np.float32), sample_rate)
+    track: the clip's ``acoustics.frame_track`` when the caller already has it (not computed again).
+    """
+    if track is None:
+        from emoexplain.acoustics import frame_track
+        track = frame_track(np.asarray(samples, dtype=np.float32), sample_rate)
     times = np.asarray(track.times_s, dtype=np.float64)
     out = np.zeros((n_frames, N_FEATURES), dtype=np.float32)
     if n_frames == 0 or len(times) == 0:
