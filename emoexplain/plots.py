@@ -97,6 +97,23 @@ def _semitones(f0: np.ndarray, median: float | None) -> np.ndarray:
         return 12 * np.log2(f0 / median)
 
 
+def _energy_span(data: PlotData) -> tuple[float, float | None]:
+    """(top dB, floor dB) for the energy axis: the peak, and the 1st percentile but at most 60 dB below it
+    (floor None when no frame has a finite energy)."""
+    finite = data.energy_db[np.isfinite(data.energy_db)]
+    top_db = float(finite.max()) if len(finite) else 0.0
+    return top_db, (max(float(np.percentile(finite, 1)), top_db - 60.0) if len(finite) else None)
+
+
+def _nucleus_frames(data: PlotData) -> np.ndarray:
+    """Index of the frame at (or after) each syllable nucleus, clipped to the track."""
+    return np.clip(np.searchsorted(data.time_s, data.nuclei_s), 0, len(data.time_s) - 1)
+
+
+def _x_end(data: PlotData) -> float:
+    return max(data.duration_s, float(data.time_s[-1]) if len(data.time_s) else 0.0)
+
+
 def _emphasis_label(segment: dict) -> str:
     return segment.get("word") or f"{float(segment['start_s']):.2f}-{float(segment['end_s']):.2f} s"
 
@@ -124,11 +141,10 @@ def figure(result, *, show_nuclei: bool = True, height: int = 420):
         x=t, y=_none_gaps(data.energy_db), name="energy", mode="lines", line={"color": ENERGY_COLOR, "width": 1.5},
         hovertemplate="%{x:.2f} s<br>%{y:.1f} dBFS<extra></extra>"), row=2, col=1)
 
-    finite_energy = data.energy_db[np.isfinite(data.energy_db)]
-    top_db = float(finite_energy.max()) if len(finite_energy) else 0.0
-    floor_db = max(float(np.percentile(finite_energy, 1)) if len(finite_energy) else -60.0, top_db - 60.0)
+    top_db, floor_db = _energy_span(data)
+    floor_db = -60.0 if floor_db is None else floor_db
     if show_nuclei and data.nuclei_s and len(data.time_s):
-        idx = np.clip(np.searchsorted(data.time_s, data.nuclei_s), 0, len(data.time_s) - 1)
+        idx = _nucleus_frames(data)
         fig.add_trace(go.Scatter(
             x=[round(v, 3) for v in data.nuclei_s], y=_none_gaps(data.energy_db[idx]), name="syllable nuclei",
             mode="markers", marker={"color": ENERGY_COLOR, "size": 6, "symbol": "circle-open"},
@@ -156,7 +172,7 @@ def figure(result, *, show_nuclei: bool = True, height: int = 420):
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
                        "line": {"color": "#bbbbbb", "width": 1, "dash": "dot"}, "layer": "below",
                        "name": "word boundary"})
-    x_end = max(data.duration_s, float(data.time_s[-1]) if len(data.time_s) else 0.0)
+    x_end = _x_end(data)
     fig.update_layout(
         height=height, autosize=True, margin={"l": 48, "r": 8, "t": 28, "b": 36}, hovermode="x",
         legend={"orientation": "h", "yanchor": "top", "y": -0.12, "x": 0, "font": {"size": 11}},
@@ -177,10 +193,9 @@ def save_png(result, path, *, dpi: int = 120, show_nuclei: bool = True, width_in
     ax_f0, ax_db = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 2]})
     ax_f0.plot(data.time_s, data.f0_hz, color=PITCH_COLOR, lw=1.8, label="pitch (F0)")   # NaN = gap
     ax_db.plot(data.time_s, data.energy_db, color=ENERGY_COLOR, lw=1.2, label="energy")
-    finite_energy = data.energy_db[np.isfinite(data.energy_db)]
-    top_db = float(finite_energy.max()) if len(finite_energy) else 0.0
+    top_db, floor_db = _energy_span(data)
     if show_nuclei and data.nuclei_s and len(data.time_s):
-        idx = np.clip(np.searchsorted(data.time_s, data.nuclei_s), 0, len(data.time_s) - 1)
+        idx = _nucleus_frames(data)
         ax_db.plot(data.nuclei_s, data.energy_db[idx], "o", mfc="none", color=ENERGY_COLOR, ms=4,
                    label="syllable nuclei")
     for segment in data.emphasis:
@@ -196,10 +211,9 @@ def save_png(result, path, *, dpi: int = 120, show_nuclei: bool = True, width_in
                 ax.axvline(float(w[key]), color="#bbbbbb", lw=0.8, ls=":")
         ax_db.text((float(w["start_s"]) + float(w["end_s"])) / 2, top_db + 3, str(w["word"]), ha="center",
                    va="bottom", fontsize=8, color=WORD_COLOR, clip_on=True)
-    x_end = max(data.duration_s, float(data.time_s[-1]) if len(data.time_s) else 0.0)
-    ax_db.set_xlim(0, x_end or 1.0)
-    if len(finite_energy):
-        ax_db.set_ylim(max(float(np.percentile(finite_energy, 1)), top_db - 60) - 2, top_db + 9)
+    ax_db.set_xlim(0, _x_end(data) or 1.0)
+    if floor_db is not None:
+        ax_db.set_ylim(floor_db - 2, top_db + 9)
     ax_f0.set_ylabel("F0 (Hz)")
     ax_db.set_ylabel("energy (dB)")
     ax_db.set_xlabel("time (s)")
