@@ -301,7 +301,7 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
         progress.batches_done = i + 1
         if not examples:
             continue
-        batch = collate(explainer, examples, stage)
+        batch = explainer.collate(examples)  # skips the prosody track in the ASR stage
         with accelerator.accumulate(model):
             out = model(batch)
             accelerator.backward(out.loss)
@@ -334,19 +334,6 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
         if cfg.max_steps and progress.step >= cfg.max_steps:
             return True
     return False
-
-
-def collate(explainer, examples, stage: str):
-    """``explainer.collate``, minus the prosody track in the ASR stage: there the descriptor branch does not run
-    (its tokens are zeros, paper 3.5), so the frame-level F0/energy analysis (the costliest part of a CPU step)
-    would be thrown away."""
-    if stage != sched.ASR or not getattr(explainer.config, "use_prosody", False):
-        return explainer.collate(examples)
-    explainer._prosody = lambda *args, **kwargs: None  # instance attribute shadows the method for this call
-    try:
-        return explainer.collate(examples)
-    finally:
-        del explainer._prosody
 
 
 def _evaluate(evaluate_fn, explainer, rows, progress, log) -> dict:

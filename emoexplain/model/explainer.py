@@ -123,7 +123,8 @@ class Explainer(nn.Module):
         return samples, mask
 
     def _prosody(self, samples_list, max_len: int, tracks=None) -> torch.Tensor | None:
-        if not self.config.use_prosody:
+        # the ASR stage never runs the descriptor branch (paper 3.5), so its F0/energy track would be thrown away
+        if not self.config.use_prosody or self.stage == "asr":
             return None
         n_max = int(self.encoder.num_frames(torch.tensor(max_len)))
         out = torch.zeros(len(samples_list), n_max, N_FEATURES)
