@@ -71,7 +71,7 @@ def summary(path: str, d: dict) -> str:
 
 def run_analyze(args) -> int:
     from emoexplain.acoustics import analyze
-    from emoexplain.cli_explain import _jsonable   # NaN/inf -> null, shared with `explain`
+    from emoexplain.jsonsafe import finite_or_none   # NaN/inf -> null, shared with `explain`
     from emoexplain.errors import EmoExplainError
 
     if args.plot and Path(args.plot).suffix.lower() not in (".png", ".html", ".htm"):
@@ -88,7 +88,7 @@ def run_analyze(args) -> int:
             print(f"error: {path}: {exc}", file=sys.stderr)
             status = 1
             continue
-        d = _jsonable(profile.to_dict())
+        d = finite_or_none(profile.to_dict())
         print(json.dumps(d, ensure_ascii=False) if args.json else summary(path, d), flush=True)
         if args.plot:
             from emoexplain import plots

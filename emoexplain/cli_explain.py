@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
+
+from emoexplain.jsonsafe import finite_or_none
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -29,17 +30,6 @@ def configure(p: argparse.ArgumentParser):
     p.add_argument("--no-generate", action="store_true", help="label probabilities only (no caption)")
     p.add_argument("--max-seconds", type=float, default=30.0, help="analyse at most this much of each file")
     p.set_defaults(func=run)
-
-
-def _jsonable(value):
-    """NaN/inf become null so that the output is strict JSON."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value
 
 
 def _text(path: str, d: dict) -> str:
@@ -73,7 +63,7 @@ def run(args) -> int:
             status = 1
             continue
         d = result.to_dict()
-        print(json.dumps(_jsonable(d), ensure_ascii=False) if args.json else _text(path, d), flush=True)
+        print(json.dumps(finite_or_none(d), ensure_ascii=False) if args.json else _text(path, d), flush=True)
     return status
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from emoexplain.errors import (AnalysisNotFound, InvalidAnalysis, InvalidJudgement, NoteTooLong,
                                StoreError, UnknownLabel)
+from emoexplain.jsonsafe import finite_or_none
 from emoexplain.store.db import AUDIO_DIR, Store, atomic_copy, now
 
 NOTE_MAX_CHARS = 10_000        # notes and corrected transcripts
@@ -37,17 +38,6 @@ def _jsonable(value):
     if hasattr(value, "to_dict"):
         return value.to_dict()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-def _no_nan(value):
-    """Replace NaN/inf floats (frame tracks, failed measurements) with None, recursively."""
-    if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {k: _no_nan(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_no_nan(v) for v in value]
-    return value
 
 
 # --- analyses ------------------------------------------------------------------------------------
@@ -97,11 +87,11 @@ def record_analysis(store: Store, explanation: dict, *, audio_sha256: str, durat
     created = now()
     row = {
         "clip_sha256": sha, "model_name": model["name"], "model_version": str(model.get("version") or ""),
-        "label_set": label_set, "label": label, "probabilities": _json(_no_nan(probabilities)),
+        "label_set": label_set, "label": label, "probabilities": _json(finite_or_none(probabilities)),
         "transcript": explanation.get("transcript"), "caption": explanation.get("caption"),
         "descriptors": _json(model_words), "emphasis": _json(emphasis),
-        "measured": _json(_no_nan(descriptors.get("measured") if isinstance(descriptors, dict) else None)),
-        "acoustics": _json(_no_nan(acoustics)), "explanation": _json(_no_nan(rest)),
+        "measured": _json(finite_or_none(descriptors.get("measured") if isinstance(descriptors, dict) else None)),
+        "acoustics": _json(finite_or_none(acoustics)), "explanation": _json(finite_or_none(rest)),
         "latency_s": None if latency_s is None else float(latency_s), "created_at": created,
     }
     with store.write() as db:
@@ -314,7 +304,7 @@ def record_training_run(store: Store, **fields) -> int:
     extra = {}
     for key, value in fields.items():
         if key in _RUN_COLUMNS:
-            row[key] = _json(_no_nan(value)) if isinstance(value, (dict, list, tuple)) else value
+            row[key] = _json(finite_or_none(value)) if isinstance(value, (dict, list, tuple)) else value
         else:
             extra[key] = value
     if "n_examples" in row and row["n_examples"] is not None:
@@ -322,7 +312,7 @@ def record_training_run(store: Store, **fields) -> int:
     for key in ("checkpoint", "base_checkpoint", "model_name", "model_version"):
         if key in row and row[key] is not None:
             row[key] = str(row[key])
-    row["extra"] = _json(_no_nan(extra)) if extra else None
+    row["extra"] = _json(finite_or_none(extra)) if extra else None
     with store.write() as db:
         return db["training_runs"].insert(row).last_pk
 
