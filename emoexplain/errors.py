@@ -79,3 +79,7 @@ class InvalidAnalysis(StoreError):
 
 class RestoreRefused(StoreError):
     """A backup file cannot be restored (not an emoexplain store, corrupt, or newer schema)."""
+
+
+class AdminRequired(EmoExplainError):
+    """An admin-only action (review, export, checkpoint switch) in a session that was not unlocked."""
