@@ -19,7 +19,7 @@ _EXPORTS = {
     "load_audio": "emoexplain.audio",
     "describe": "emoexplain.descriptors",
     "explain": "emoexplain.pipeline",
-    "Explanation": "emoexplain.pipeline",
+    "Explanation": "emoexplain.explanation",
     "load_explainer": "emoexplain.model",
     "open_store": "emoexplain.store",
     "EmoExplainError": "emoexplain.errors",

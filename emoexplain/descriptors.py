@@ -32,16 +32,24 @@ class Evidence:
         return {"value": self.value, "unit": self.unit, "bin_low": self.bin_low, "bin_high": self.bin_high,
                 "start_s": self.start_s, "end_s": self.end_s, "detail": self.detail}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Evidence":
+        return cls(**d)
+
 
 @dataclass(frozen=True)
 class Descriptor:
     name: str                # one of ORDER
-    value: str               # a word of vocabulary()[name] (emphasis: the emphasised words or segments)
+    value: str               # a word of vocabulary()[name] (emphasis: the emphasised words, "" when unaligned)
     evidence: Evidence
     source: str = "measured"
 
     def to_dict(self) -> dict:
         return {"name": self.name, "value": self.value, "source": self.source, "evidence": self.evidence.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Descriptor":
+        return cls(name=d["name"], value=d["value"], evidence=Evidence.from_dict(d["evidence"]), source=d["source"])
 
 
 @lru_cache(maxsize=1)
@@ -136,9 +144,11 @@ def _emphasis(segments, spec: dict) -> Descriptor | None:
     strong = [s for s in segments if s["strength"] > spec.get("min_strength", 0.0)]
     if not strong:
         return None
-    names = [s.get("word") or f"{s['start_s']:.2f}-{s['end_s']:.2f} s" for s in strong]
+    spans = [(f"{s['word']} " if s.get("word") else "") + f"({s['start_s']:.2f}-{s['end_s']:.2f} s)" for s in strong]
     top = strong[0]
     evidence = Evidence(value=float(top["strength"]), unit=spec["unit"], bin_low=None, bin_high=None,
                         start_s=float(top["start_s"]), end_s=float(top["end_s"]),
-                        detail="joint pitch, energy and duration prominence; strongest first: " + ", ".join(names))
-    return Descriptor(name="emphasis", value=", ".join(names), evidence=evidence)
+                        detail="joint pitch, energy and duration prominence; strongest first: " + ", ".join(spans))
+    # the value holds words only: segments without an aligned word are in the evidence, not in the words
+    return Descriptor(name="emphasis", value=", ".join(s["word"] for s in strong if s.get("word")),
+                      evidence=evidence)
