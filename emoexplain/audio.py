@@ -84,7 +84,7 @@ def _canonical_clip(samples: np.ndarray, rate: int, label: str, *, max_seconds: 
     duration = len(samples) / SAMPLE_RATE
     if duration < min_seconds:
         raise AudioTooShort(f"{label} is {duration:.2f} s long; give at least {min_seconds:g} s of speech.")
-    digest = hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
+    digest = samples_sha256(samples)
     truncated = duration > max_seconds
     if truncated:
         samples = samples[: int(max_seconds * SAMPLE_RATE)]
@@ -92,6 +92,11 @@ def _canonical_clip(samples: np.ndarray, rate: int, label: str, *, max_seconds: 
     return AudioClip(samples=samples, sample_rate=SAMPLE_RATE, duration_s=len(samples) / SAMPLE_RATE,
                      original_duration_s=duration, original_sample_rate=int(rate), truncated=truncated,
                      warnings=tuple(warnings), sha256=digest)
+
+
+def samples_sha256(samples: np.ndarray) -> str:
+    """The audio hash of the contract: hex sha256 of the 16 kHz samples as float32 little-endian bytes."""
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
 
 
 def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:

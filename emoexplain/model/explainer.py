@@ -338,13 +338,14 @@ class Explainer(nn.Module):
         """CTC forced alignment of ``transcript`` when the encoder has a CTC head, else ()."""
         if not transcript or speech.encoder.ctc_logits is None:
             return ()
+        from emoexplain.audio import SAMPLE_RATE
         from emoexplain.model.alignment import ctc_vocab, ctc_word_timings
         if self._ctc_vocab is None:
             self._ctc_vocab = ctc_vocab(self.config.encoder)
         n_frames = int(speech.encoder.frame_mask[0].sum())
         log_probs = torch.log_softmax(speech.encoder.ctc_logits[0, :n_frames].float(), -1)
         return ctc_word_timings(log_probs, transcript, self._ctc_vocab,
-                                self.encoder.samples_per_frame / 16000, n_samples / 16000)
+                                self.encoder.samples_per_frame / SAMPLE_RATE, n_samples / SAMPLE_RATE)
 
 
 class _eval_mode:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from emoexplain.text import normalize_words  # the one word normaliser (app, pipeline, alignment)
 
 
 # --- classification ------------------------------------------------------------------------------------
@@ -91,13 +92,6 @@ def save_confusion(cm, labels, folder: str | Path, stem: str = "confusion") -> t
 
 
 # --- ASR ----------------------------------------------------------------------------------------------
-def normalize_words(text: str | None) -> list[str]:
-    """Lower-case, drop punctuation except in-word apostrophes, split on whitespace."""
-    text = (text or "").lower()
-    text = re.sub(r"[^\w\s']", " ", text)
-    return [w.strip("'") for w in text.split() if w.strip("'")]
-
-
 def edit_distance(ref: list, hyp: list) -> int:
     """Levenshtein distance between two token lists (substitutions, insertions, deletions cost 1)."""
     prev = list(range(len(hyp) + 1))

@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from emoexplain.text import percent
 from train.evaluate.metrics import save_confusion
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
 
 
 def summary_table(metrics: dict) -> str:
@@ -18,11 +15,11 @@ def summary_table(metrics: dict) -> str:
             ("macro F1 %", metrics.get("macro_f1")), ("weighted F1 %", metrics.get("weighted_f1")),
             ("WER %", metrics.get("wer")), ("descriptor accuracy (mean) %", metrics.get("descriptor_acc_mean")),
             ("BLEU-4 %", metrics.get("bleu4")), ("ROUGE-L %", metrics.get("rouge_l"))]
-    lines = ["| metric | value |", "|---|---|"] + [f"| {name} | {_pct(v)} |" for name, v in rows if v is not None]
+    lines = ["| metric | value |", "|---|---|"] + [f"| {name} | {percent(v, 1, '')} |" for name, v in rows if v is not None]
     per = metrics.get("descriptor_accuracy") or {}
     if per:
         lines += ["", "| descriptor | accuracy % | n |", "|---|---|---|"]
-        lines += [f"| {k} | {_pct(v['accuracy'])} | {v['n']} |" for k, v in per.items() if k != "mean"]
+        lines += [f"| {k} | {percent(v['accuracy'], 1, '')} | {v['n']} |" for k, v in per.items() if k != "mean"]
     return "\n".join(lines)
 
 
