@@ -8,7 +8,7 @@ import pytest
 from emoexplain import plots
 from emoexplain.acoustics import analyze
 from emoexplain.errors import ConfigError
-from emoexplain.pitch import synthesize_voice
+from helpers import synthesize_voice
 
 SR = 16000
 

@@ -130,17 +130,3 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m emoexplain.model.tiny OUT_DIR")
     print(f"wrote tiny backbones to {write(sys.argv[1])}")
-
-
-def overfit(explainer, examples, *, steps: int, lr: float = 1e-2, stage: str = "joint"):
-    """A few AdamW steps on one fixed batch (tests and smoke checks: proves the model can learn); ends in eval."""
-    import torch
-
-    batch = explainer.collate(list(examples))
-    explainer.set_stage(stage)
-    optim = torch.optim.AdamW([p for p in explainer.parameters() if p.requires_grad], lr=lr)
-    for _ in range(steps):
-        optim.zero_grad()
-        explainer(batch).loss.backward()
-        optim.step()
-    return explainer.set_stage("eval")
