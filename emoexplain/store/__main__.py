@@ -1,4 +1,4 @@
-"""``python -m emoexplain.store stats|agreement|export|backup|restore|delete-clip|delete-annotator DB ...``
+"""``emoexplain store`` (or ``python -m emoexplain.store``) ``stats|agreement|export|backup|restore|delete-clip|delete-annotator DB ...``
 
 A thin client of the library: every command prints JSON (or writes a file); any error exits with
 status 2 and one line on stderr.
@@ -69,7 +69,7 @@ def _delete_annotator(args):
 
 def build_parser() -> argparse.ArgumentParser:
     from emoexplain.store.queries import EXPORT_FORMATS
-    parser = argparse.ArgumentParser(prog="python -m emoexplain.store", description="The emoexplain annotation store.")
+    parser = argparse.ArgumentParser(prog="emoexplain store", description="The emoexplain annotation store.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name, fn, help):
