@@ -4,7 +4,7 @@ Reads top to bottom: ``fit(cfg)`` -> ``setup`` (accelerator, seed, model, data, 
 (one optimizer step at a time: stage from train/schedule.py, lr from the stage's own step counter) ->
 ``evaluate`` at epoch ends -> ``save_checkpoint`` (the model's format) + ``state/`` (accelerate state, to resume).
 
-    accelerate launch -m train fit --config train/configs/paper_alternating.json    # multi-GPU (docs/training.md)
+    torchrun --nproc_per_node 8 -m train fit --config train/configs/paper_iemocap.json   # DDP (docs/training.md)
 
 Logs: ``<run>/metrics.jsonl`` (one JSON object per log step / eval), TensorBoard under ``<run>/tb`` when
 ``tensorboard`` is installed, and a tqdm bar on the main process.
@@ -113,9 +113,22 @@ class FitResult:
 
 
 def setup_accelerator(cfg: TrainConfig):
-    from accelerate import Accelerator
+    """Under DDP (torchrun / ``accelerate launch``) the wrapper holds every parameter any stage trains
+    (``Explainer.unfreeze``); in a stage, the branch it does not train is not run (asr) or runs under no_grad
+    (ser_sed_asr), so its parameters get no gradient: ``find_unused_parameters`` lets the reduction finish
+    without them, and leaves their .grad None on every rank (they are unused on all ranks alike), so AdamW skips
+    them: no update, no weight decay, no moment change. Re-wrapping per stage would rebuild the buckets at each
+    switch; dropping gradients after backward would still all-reduce the frozen branch. The timeout covers an
+    epoch-end evaluation that only the main process runs while the others wait at the next collective."""
+    from datetime import timedelta
 
-    return Accelerator(cpu=cfg.cpu, mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum)
+    from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs, InitProcessGroupKwargs
+
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True),
+                InitProcessGroupKwargs(timeout=timedelta(minutes=cfg.dist_timeout_minutes))]
+    return Accelerator(cpu=cfg.cpu, mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum,
+                       kwargs_handlers=handlers)
 
 
 def build_model(cfg: TrainConfig, explainer=None):
@@ -182,11 +195,12 @@ class MetricLog:
 # --- the loop --------------------------------------------------------------------------------------------
 def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, resume: str | Path | None = None,
         evaluate_fn=None, card: str | None = None, save_final: bool = True,
-        version: str | None = None) -> FitResult:
+        version: str | None = None, on_step=None) -> FitResult:
     """Train as ``cfg`` says; returns where the checkpoint went, the final progress and eval metrics.
 
     ``train_rows``/``eval_rows`` replace the manifests (from-store and tests); ``resume`` continues from a
-    ``<run>/state`` folder; ``evaluate_fn(explainer, rows) -> dict`` replaces the default evaluation.
+    ``<run>/state`` folder; ``evaluate_fn(explainer, rows) -> dict`` replaces the default evaluation;
+    ``on_step(explainer, progress, stage)`` runs on every process after each optimizer step (progress, tests).
     """
     import torch
 
@@ -199,7 +213,7 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     accelerator = setup_accelerator(cfg)
-    set_seed(cfg.seed)
+    set_seed(cfg.seed, device_specific=True)  # + process index: each replica draws its own VIB noise
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     if train_rows is None:
@@ -233,7 +247,8 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     bar = _progress_bar(cfg, accelerator, n_epochs * steps_per_epoch, progress.step)
     done = False
     while progress.epoch < n_epochs and not done:
-        done = _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar)
+        done = _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar,
+                          on_step)
         if done:
             break
         progress.epoch += 1
@@ -262,7 +277,8 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     return FitResult(run_dir, checkpoint, progress, metrics, explainer)
 
 
-def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar) -> bool:
+def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar,
+               on_step) -> bool:
     """One pass over the data from ``progress.batches_done``; True when max_steps was reached."""
     import torch
     from torch.utils.data import DataLoader
@@ -283,7 +299,7 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
         # template choice seeded per batch, so a resumed run composes the same captions
         examples = examples_for(stage, items, cfg, random.Random(f"{cfg.seed}-captions-{progress.epoch}-{i}"))
         progress.batches_done = i + 1
-        if not examples:
+        if not _every_rank_has(accelerator, examples):
             continue
         batch = explainer.collate(examples, stage=stage)  # skips the prosody track in the ASR stage
         with accelerator.accumulate(model):
@@ -303,6 +319,8 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
             continue
         progress.step += 1
         progress.stage_steps[stage] = progress.stage_steps.get(stage, 0) + 1
+        if on_step is not None:
+            on_step(explainer, progress, stage)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(stage=stage, loss=f"{window[-1][0]:.3f}")
@@ -318,6 +336,17 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
         if cfg.max_steps and progress.step >= cfg.max_steps:
             return True
     return False
+
+
+def _every_rank_has(accelerator, examples) -> bool:
+    """False when this process, or under DDP any process, has nothing to train on in this batch (the ASR stage
+    skips rows without a transcript): every replica then skips the step together, or the others would wait in
+    backward's all-reduce forever."""
+    if accelerator.num_processes == 1:
+        return bool(examples)
+    import torch
+    count = torch.tensor([len(examples)], device=accelerator.device)
+    return bool(accelerator.gather(count).min() > 0)
 
 
 def _evaluate(evaluate_fn, explainer, rows, progress, log) -> dict:
