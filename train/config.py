@@ -61,6 +61,7 @@ class TrainConfig:
     warmup_frac: float = 0.03             # first 3 % of each stage's steps
     weight_decay: float = 0.0
     grad_clip: float = 1.0                # 0 = no clipping
+    gradient_checkpointing: bool = False  # recompute the LLM's activations in backward (long clips, big batches)
     mixed_precision: str = "no"           # no | fp16 | bf16 (accelerate)
     cpu: bool = False                     # force CPU even where a GPU is present
     num_workers: int = 0                  # DataLoader workers
