@@ -32,6 +32,9 @@ CAPTION_INSTRUCTION = ("Please caption the input audio according to content and 
 # The paper shows one instruction only (paper.md 11.5); the ASR stage needs its own so that the LLM can tell
 # the two tasks apart when they alternate.
 ASR_INSTRUCTION = "Please transcribe the speech content of the input audio."
+# Llama-3.x chat templates write "Today Date: <day of rendering>" into the system turn; the prompt must not
+# change with the calendar, so it is rendered with this date (the one Llama-3.1's template falls back to).
+PROMPT_DATE = "26 Jul 2024"
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class ModelConfig:
     caption_instruction: str = CAPTION_INSTRUCTION
     asr_instruction: str = ASR_INSTRUCTION
     answer_prefix: str = "Emotion:"          # label scoring reads the label right after this slot
+    prompt_date: str = PROMPT_DATE           # "Today Date" of Llama-3.x chat templates, pinned (llm.prompt_ids)
     max_new_tokens: int = 96                 # a SpeechCraft caption is 40-70 Llama-3 tokens
     normalize_audio: bool = True             # zero-mean unit-variance per clip, as Wav2Vec2FeatureExtractor
     attn_implementation: str = "sdpa"        # encoder + LLM attention: sdpa | eager | flash_attention_2

@@ -54,8 +54,9 @@ class Explainer(nn.Module):
         self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
         self.name, self.version, self.card_markdown = f"emoexplain-{config.name}", "untrained", ""
         self.label_set, self.labels = config.label_set, labels(config.label_set)
-        self._prompts = {"caption": prompt_ids(tokenizer, config.system_prompt, config.caption_instruction),
-                         "asr": prompt_ids(tokenizer, config.system_prompt, config.asr_instruction)}
+        self._prompts = {task: prompt_ids(tokenizer, config.system_prompt, instruction, date=config.prompt_date)
+                         for task, instruction in (("caption", config.caption_instruction),
+                                                   ("asr", config.asr_instruction))}
         self._answer_ids = self._ids(config.answer_prefix)
         self._label_ids = [self._label_continuation(label) for label in self.labels]
         self._stop_ids = stop_token_ids(llm, tokenizer)
