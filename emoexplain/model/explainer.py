@@ -340,10 +340,11 @@ class Explainer(nn.Module):
 
     @torch.no_grad()
     def predict(self, samples: np.ndarray, *, generate: bool = True, num_beams: int = 1,
-                max_new_tokens: int | None = None, track=None) -> ModelOutput:
+                max_new_tokens: int | None = None, min_new_tokens: int = 0, track=None) -> ModelOutput:
         """Label probabilities by scoring; with ``generate`` also the caption (its emotion slot is the argmax
         label, so caption and probability bars agree), the parsed transcript/descriptors and word timings.
-        track: the clip's ``acoustics.frame_track`` if the caller has it (the prosody input reuses it)."""
+        track: the clip's ``acoustics.frame_track`` if the caller has it (the prosody input reuses it).
+        min_new_tokens: a fixed caption length for benchmarks (see ``generate``)."""
         from emoexplain.captions import parse_caption
         start = time.perf_counter()
         with _eval_mode(self):
@@ -356,8 +357,8 @@ class Explainer(nn.Module):
             descriptors, emphasis, words = {}, (), ()
             if generate:
                 forced = [self._answer_ids + self._label_ids[best]]
-                caption = self.generate(speech, forced=forced, num_beams=num_beams,
-                                        max_new_tokens=max_new_tokens, past_key_values=prefix)[0]
+                caption = self.generate(speech, forced=forced, num_beams=num_beams, max_new_tokens=max_new_tokens,
+                                        min_new_tokens=min_new_tokens, past_key_values=prefix)[0]
                 parsed = parse_caption(caption)
                 transcript, descriptors, emphasis = parsed.transcript, parsed.descriptors, parsed.emphasis
                 words = self.word_timings(speech, transcript, len(samples))
