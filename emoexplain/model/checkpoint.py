@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from emoexplain.errors import CheckpointError, CheckpointMismatch
-from emoexplain.model.config import REPO_ROOT, ModelConfig, resolve_backbone
+from emoexplain.model.config import REPO_ROOT, ModelConfig, resolve_backbone, seeded
 
 FORMAT, FORMAT_VERSION = "emoexplain-checkpoint", 1
 DEFAULT_CHECKPOINT = REPO_ROOT / "assets" / "demo_checkpoint"
@@ -54,10 +54,11 @@ def build_explainer(config: ModelConfig, *, device=None, dtype=None):
     auto = device == "auto"
     device, dtype = default_device_dtype(None if auto else device, dtype)
     try:
-        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
-                                     attn_implementation=config.attn_implementation)
-        llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
-                                  device_map="auto" if auto else None)
+        with seeded(config.seed):  # from_pretrained draws from the global RNG too: give the caller's back
+            encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
+                                         attn_implementation=config.attn_implementation)
+            llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
+                                      device_map="auto" if auto else None)
     except OSError as exc:
         raise CheckpointError(f"Could not load the backbones {config.encoder!r} / {config.llm!r}: {exc}. "
                               "Check the ids or folders (gated hub models need `huggingface-cli login`).") from exc

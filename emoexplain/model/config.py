@@ -9,6 +9,7 @@ The three presets differ only here (same code path for tests, CPU demos and the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,10 +86,19 @@ class ModelConfig:
         """A named preset (``tiny`` | ``base`` | ``paper``), optionally with field overrides."""
         if name not in PRESETS:
             raise ConfigError(f"Unknown model preset {name!r}; choose one of {sorted(PRESETS)}.")
-        return dataclasses.replace(PRESETS[name], **overrides)
+        return PRESETS[name].replace(**overrides)
 
     def replace(self, **overrides) -> "ModelConfig":
+        ModelConfig.check_keys(overrides)
         return dataclasses.replace(self, **overrides)
+
+    @classmethod
+    def check_keys(cls, keys) -> None:
+        """ConfigError naming the unknown keys and listing the valid ones (e.g. a ``--model.key`` typo)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(keys) - known)
+        if unknown:
+            raise ConfigError(f"Unknown ModelConfig keys {unknown}; valid keys: {sorted(known)}.")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -98,15 +108,26 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"Unknown ModelConfig keys {unknown}; this emoexplain version knows {sorted(known)}.")
+        cls.check_keys(d)
         d = dict(d)
         for key in ("lora_targets", "lora_modules_to_save"):
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block on torch's global RNG seeded with ``seed``, then give the caller's RNG state back.
+
+    Module initialisers (nn.Linear, peft's LoRA) draw from the global generator only; this keeps every build
+    deterministic per ``ModelConfig.seed`` without reseeding the process on each load or checkpoint switch.
+    """
+    import torch
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def resolve_backbone(id_or_path: str) -> str:

@@ -19,7 +19,7 @@ from torch import nn
 from emoexplain.errors import ConfigError
 from emoexplain.model.adapter import Adapter
 from emoexplain.model.bottleneck import Bottleneck
-from emoexplain.model.config import ASR, EVAL, SER_SED_ASR, STAGE_BRANCHES, STAGES, ModelConfig
+from emoexplain.model.config import ASR, EVAL, SER_SED_ASR, STAGE_BRANCHES, STAGES, ModelConfig, seeded
 from emoexplain.model.data import TASKS, ModelLoss, ModelOutput, SpeechBatch, TrainExample
 from emoexplain.model.encoder import EncoderOutput, SpeechEncoder, normalize
 from emoexplain.model.llm import prompt_ids, stop_token_ids
@@ -44,14 +44,15 @@ class Explainer(nn.Module):
         from emoexplain.labels import labels
         self.config = config
         self.encoder, self.llm, self.tokenizer = encoder, llm, tokenizer
-        torch.manual_seed(config.seed)
         d, hid = encoder.hidden_size, config.bottleneck_hidden or encoder.hidden_size
         llm_hidden = llm.get_input_embeddings().weight.shape[1]
         extra = N_FEATURES if config.use_prosody else 0
-        self.content_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim)
-        self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
-        self.content_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
-        self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+        with seeded(config.seed):
+            self.content_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim)
+            self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
+            self.content_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+            self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden,
+                                              config.adapter_k)
         self.name, self.version, self.card_markdown = f"emoexplain-{config.name}", "untrained", ""
         self.label_set, self.labels = config.label_set, labels(config.label_set)
         self._prompts = {task: prompt_ids(tokenizer, config.system_prompt, instruction, date=config.prompt_date)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from emoexplain.model.config import PROMPT_DATE
+from emoexplain.model.config import PROMPT_DATE, seeded
 
 CONTENT_MARK, DESCRIPTOR_MARK = "<speech_content_slot>", "<speech_descriptor_slot>"
 
@@ -46,14 +46,13 @@ def load_llm(id_or_path: str, config, *, device=None, dtype=None, device_map=Non
 
 
 def add_lora(model, config):
-    """Wrap a causal LM with a fresh LoRA adapter (seeded: same config, same adapter)."""
+    """Wrap a causal LM with a fresh LoRA adapter (seeded locally: same config, same adapter)."""
     from peft import LoraConfig, get_peft_model
 
-    torch.manual_seed(config.seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(config.lora_targets),
                       modules_to_save=list(config.lora_modules_to_save) or None, task_type="CAUSAL_LM")
-    with warnings.catch_warnings():  # transformers 5 deprecation inside peft (platform.md)
+    with warnings.catch_warnings(), seeded(config.seed):  # + a transformers 5 deprecation inside peft
         warnings.simplefilter("ignore", FutureWarning)
         return get_peft_model(model, lora)
 
