@@ -28,7 +28,7 @@ def cmd_eval(args, overrides) -> int:
     from train.evaluate.report import write_report
     from train.evaluate.runner import evaluate_explainer
 
-    explainer = load_explainer(args.checkpoint, device="cpu")
+    explainer = load_explainer(args.checkpoint)  # the GPU in bfloat16 when there is one
     rows = read_manifest(args.manifest, split=args.split)
     if args.limit:
         rows = rows[: args.limit]

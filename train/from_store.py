@@ -39,7 +39,7 @@ def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, 
         cfg = dataclasses.replace(cfg, out_dir=str(out_dir))
     elif "{name}" in cfg.out_dir:
         cfg = dataclasses.replace(cfg, name=f"{cfg.name}-{stamp}")
-    explainer = load_explainer(checkpoint, device="cpu")
+    explainer = load_explainer(checkpoint)  # the GPU in bfloat16 when there is one
     corrected, counts = store_rows(db, min_agreement=cfg.min_agreement, consent_only=cfg.consent_only,
                                    label_set=explainer.config.label_set)
     if not corrected:

@@ -34,7 +34,8 @@ PACKAGES = ("torch", "transformers", "peft", "tokenizers", "safetensors", "huggi
 
 
 def default_device_dtype(device=None, dtype=None) -> tuple[str, torch.dtype]:
-    """CPU float32; CUDA bfloat16 (the frozen backbones only: branches and adapters stay float32)."""
+    """The first GPU when there is one, else the CPU; CUDA bfloat16, CPU float32 (the frozen backbones only:
+    branches, adapters and LoRA stay float32)."""
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype is None:
         dtype = torch.float32 if str(device) == "cpu" else torch.bfloat16
@@ -53,7 +54,8 @@ def build_explainer(config: ModelConfig, *, device=None, dtype=None):
     auto = device == "auto"
     device, dtype = default_device_dtype(None if auto else device, dtype)
     try:
-        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype)
+        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
+                                     attn_implementation=config.attn_implementation)
         llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
                                   device_map="auto" if auto else None)
     except OSError as exc:
@@ -176,6 +178,9 @@ def _check_backbones(saved: dict, explainer, folder: Path):
 def load_explainer(path_or_hub_id: str | None = None, *, device=None, dtype=None, encoder: str | None = None,
                    llm: str | None = None):
     """Rebuild an Explainer from a checkpoint folder or hub id (None: $EMOEXPLAIN_CHECKPOINT, else the demo).
+
+    ``device``/``dtype`` default to the GPU in bfloat16 when there is one, else the CPU in float32; the frozen
+    backbones are loaded straight there in that dtype (never a float32 copy on the host first).
 
     ``encoder`` / ``llm`` replace the backbone ids recorded in the checkpoint (e.g. a local mirror); a backbone of
     a different size raises CheckpointMismatch.

@@ -17,6 +17,7 @@ from emoexplain.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_BACKBONES = "assets/tiny_backbones"
+ATTENTION = ("sdpa", "eager", "flash_attention_2")  # transformers' attn_implementation values we support
 
 # Training stages (paper.md 5) and the speech branches each one trains; LoRA trains in every stage but eval.
 # The one list of stage names: train/schedule.py and the Explainer read it from here.
@@ -61,6 +62,7 @@ class ModelConfig:
     answer_prefix: str = "Emotion:"          # label scoring reads the label right after this slot
     max_new_tokens: int = 96                 # a SpeechCraft caption is 40-70 Llama-3 tokens
     normalize_audio: bool = True             # zero-mean unit-variance per clip, as Wav2Vec2FeatureExtractor
+    attn_implementation: str = "sdpa"        # encoder + LLM attention: sdpa | eager | flash_attention_2
     seed: int = 0                            # initialises branches, adapters and LoRA
     extra: dict = field(default_factory=dict, compare=False, hash=False)  # free notes, kept in config.json
 
@@ -69,6 +71,8 @@ class ModelConfig:
             raise ConfigError("latent_dim, adapter_k, adapter_hidden and lora_r must be positive integers.")
         if self.beta < 0:
             raise ConfigError(f"beta must be >= 0, got {self.beta}.")
+        if self.attn_implementation not in ATTENTION:
+            raise ConfigError(f"attn_implementation={self.attn_implementation!r}; choose one of {ATTENTION}.")
         from emoexplain.labels import labels
         labels(self.label_set)  # raises UnknownLabel with the allowed names
 
