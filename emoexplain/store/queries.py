@@ -10,7 +10,7 @@ from pathlib import Path
 
 from emoexplain.errors import StoreError
 from emoexplain.store.agreement import agreement_table
-from emoexplain.store.db import Store
+from emoexplain.store.db import Store, sweep_temp_files, temp_file
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet", "manifest")
 
@@ -274,32 +274,42 @@ def export(store: Store, fmt: str, dest: str | os.PathLike, **options) -> int:
     """Write the judgements (``jsonl``, ``csv``, ``parquet``) or the training manifest (``manifest``,
     JSONL; ``options`` go to :func:`training_examples`) to ``dest``; returns the number of rows.
 
-    JSON columns are nested objects in JSONL and JSON text in CSV and Parquet. The file is written
-    to a temporary name and renamed, so ``dest`` is never half-written.
+    JSON columns are nested objects in JSONL and JSON text in CSV and Parquet; CSV text that a spreadsheet
+    would run as a formula is prefixed with ``'`` (:func:`spreadsheet_safe`). The file is written to a
+    temporary name and renamed, so ``dest`` is never half-written.
     """
     if fmt not in EXPORT_FORMATS:
         raise StoreError(f"Unknown export format {fmt!r}; use one of {list(EXPORT_FORMATS)}.")
     if options and fmt != "manifest":
         raise StoreError(f"Options {sorted(options)} only apply to the manifest export.")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    if fmt == "manifest":
-        rows = training_examples(store, **options)
-        _write_jsonl(tmp, rows)
-    else:
-        rows = export_rows(store)
-        if fmt == "jsonl":
+    rows = training_examples(store, **options) if fmt == "manifest" else export_rows(store)
+    with temp_file(dest.parent, dest.suffix) as tmp:
+        if fmt == "manifest":
+            _write_jsonl(tmp, rows)
+        elif fmt == "jsonl":
             _write_jsonl(tmp, [{k: _loads(v, None) if k in _JSON_COLUMNS else v for k, v in r.items()} for r in rows])
         elif fmt == "csv":
             with open(tmp, "w", newline="", encoding="utf-8") as f:
                 writer = csv.DictWriter(f, fieldnames=_export_columns(store))
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in rows)
         else:
             _write_parquet(tmp, rows, _export_columns(store))
-    os.replace(tmp, dest)
+        os.replace(tmp, dest)
+    sweep_temp_files(dest.parent)  # what an earlier, killed export left here
     return len(rows)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula (=HYPERLINK(...), +cmd, @SUM, ...) gets a
+    leading apostrophe, so it is shown as text (OWASP "CSV injection"); other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _export_columns(store: Store) -> list[str]:
