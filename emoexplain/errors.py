@@ -79,3 +79,8 @@ class InvalidAnalysis(StoreError):
 
 class RestoreRefused(StoreError):
     """A backup file cannot be restored (not an emoexplain store, corrupt, or newer schema)."""
+
+
+# --- learning rounds (appended by train/rounds) ------------------------------------------------------
+class RoundError(EmoExplainError):
+    """A from-store round cannot run on this store or checkpoint; nothing was written."""
