@@ -101,3 +101,8 @@ class NotYourAnalysis(InvalidJudgement):
 
 class AudioGone(InvalidJudgement):
     """Consent was given, but the analysed audio is no longer on the server; nothing was saved."""
+
+
+# --- learning rounds (appended by train/rounds) ------------------------------------------------------
+class RoundError(EmoExplainError):
+    """A from-store round cannot run on this store or checkpoint; nothing was written."""
