@@ -79,3 +79,16 @@ class InvalidAnalysis(StoreError):
 
 class RestoreRefused(StoreError):
     """A backup file cannot be restored (not an emoexplain store, corrupt, or newer schema)."""
+
+
+# --- annotation campaigns (issue 13) --------------------------------------------------------------
+class CampaignError(StoreError):
+    """A campaign cannot be created or used as asked; nothing was written."""
+
+
+class CampaignNotFound(CampaignError):
+    """No campaign of that name."""
+
+
+class LeaseLost(CampaignError):
+    """A campaign clip's token is unknown or its lease ran out and the clip has since been judged enough."""

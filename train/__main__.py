@@ -44,7 +44,7 @@ def cmd_from_store(args, overrides) -> int:
     from train.from_store import from_store
 
     result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, config_path=args.config,
-                        overrides=overrides, out_dir=args.out)
+                        overrides=overrides, out_dir=args.out, campaign=args.campaign)
     print(json.dumps(result, indent=2))
     return 0
 
@@ -143,6 +143,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--replay", help="manifest of the original corpus to mix in (default: the parent's)")
     s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
     s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.add_argument("--campaign", help="train on this annotation campaign's consensus (docs/campaigns.md)")
     s.set_defaults(func=cmd_from_store)
     d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")
     d.add_argument("--work", default="runs/demo", help="corpus and run folder")

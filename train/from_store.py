@@ -24,7 +24,7 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "from_store.json"
 
 
 def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, config_path: str | None = None,
-               overrides=(), out_dir: str | None = None) -> dict:
+               overrides=(), out_dir: str | None = None, campaign: str | None = None) -> dict:
     from emoexplain.model import load_explainer
     from emoexplain.store import open_store, record_training_run
 
@@ -41,7 +41,7 @@ def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, 
         cfg = dataclasses.replace(cfg, name=f"{cfg.name}-{stamp}")
     explainer = load_explainer(checkpoint, device="cpu")
     corrected, counts = store_rows(db, min_agreement=cfg.min_agreement, consent_only=cfg.consent_only,
-                                   label_set=explainer.config.label_set)
+                                   label_set=explainer.config.label_set, campaign=campaign)
     if not corrected:
         raise ConfigError(f"The store at {db} holds no usable corrections (consented audio with a human emotion): "
                           f"{counts}. Collect judgements in the app first.")

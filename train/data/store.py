@@ -16,14 +16,17 @@ from pathlib import Path
 
 
 def build(db_path: str | Path, *, min_agreement: float = 0.0, consent_only: bool = True,
-          weights: dict[str, float] | None = None, label_set: str | None = None) -> tuple[list[dict], dict]:
-    """(rows, counts): the store's rows after the filters, and how many rows each filter removed."""
+          weights: dict[str, float] | None = None, label_set: str | None = None,
+          campaign: str | None = None) -> tuple[list[dict], dict]:
+    """(rows, counts): the store's rows after the filters, and how many rows each filter removed.
+    ``campaign``: the consensus rows of that annotation campaign (docs/campaigns.md)."""
     from emoexplain.store import open_store, training_examples
 
     store = open_store(str(db_path))
     try:
         raw = list(training_examples(store, min_agreement=min_agreement or None, consent_only=consent_only,
-                                     annotator_weights=weights, label_set=label_set, require_audio=True))
+                                     annotator_weights=weights, label_set=label_set, require_audio=True,
+                                     campaign=campaign))
     finally:
         store.close()
     counts = {"store_rows": len(raw), "no_audio": 0, "low_agreement": 0, "duplicates": 0}
