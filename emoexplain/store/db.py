@@ -347,9 +347,10 @@ def m003_campaigns(db: Database) -> None:
 
     Raw SQL because the foreign keys need ON DELETE actions (sqlite-utils' create() has none): deleting a
     clip, an analysis or an annotator (GDPR erasure) takes their campaign rows with it instead of failing.
-    ``campaign_items.n_judged`` (distinct non-excluded annotators who judged the item) is kept by triggers, so
-    every writer of ``judgements`` (campaign queue, record_judgement, delete_annotator) keeps it exact and the
-    queue can skip full clips through an index instead of counting judgements per clip on each request.
+    ``campaign_items.n_judged`` (distinct non-excluded annotators who judged the item) and ``open`` (below the
+    overlap target) are kept by triggers, so every writer of ``judgements`` (campaign queue, record_judgement,
+    delete_annotator) keeps them exact, and the queue seeks to open clips through an index instead of counting
+    judgements per clip on each request.
     """
     # one statement at a time: executescript() would COMMIT the migration's transaction half-way
     for statement in _M003_TABLES + _M003_TRIGGERS:
@@ -387,13 +388,15 @@ _M003_TABLES = [
         entropy REAL, margin REAL, descriptor_disagreement REAL,
         priority REAL,                                       -- queue order, highest first
         n_judged INTEGER NOT NULL DEFAULT 0,                 -- maintained by the triggers below
+        open INTEGER NOT NULL DEFAULT 1,                     -- 1 while below the target (gold: always), by trigger
         created_at TEXT NOT NULL,
         analysed_at TEXT,
         UNIQUE (campaign_id, name)
     )""",
     """CREATE UNIQUE INDEX campaign_items_analysis ON campaign_items(analysis_id)""",
     """CREATE UNIQUE INDEX campaign_items_clip ON campaign_items(campaign_id, clip_sha256)""",
-    """CREATE INDEX campaign_items_queue ON campaign_items(campaign_id, state, priority DESC)""",
+    # the queue seeks straight to the open clips in priority order; full ones are not even scanned
+    """CREATE INDEX campaign_items_queue ON campaign_items(campaign_id, state, open, priority DESC, gold_emotion)""",
     """CREATE TABLE campaign_assignments (
         id INTEGER PRIMARY KEY,
         campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
@@ -432,6 +435,9 @@ _ITEM_OF = "analysis_id = {row}.analysis_id"
 _ITEMS_OF_ANNOTATOR = ("campaign_id = {row}.campaign_id AND analysis_id IN "
                        "(SELECT analysis_id FROM judgements WHERE annotator_id = {row}.annotator_id)")
 _M003_TRIGGERS = [
+    """CREATE TRIGGER campaign_open_on_count AFTER UPDATE OF n_judged ON campaign_items BEGIN
+        UPDATE campaign_items SET open = (NEW.gold_emotion IS NOT NULL OR NEW.n_judged <
+            (SELECT per_clip FROM campaigns WHERE id = NEW.campaign_id)) WHERE id = NEW.id; END""",
     _count_trigger("campaign_count_on_judgement", "INSERT ON judgements", "NEW", _ITEM_OF),
     _count_trigger("campaign_count_on_delete", "DELETE ON judgements", "OLD", _ITEM_OF),
     _count_trigger("campaign_count_on_exclude", "INSERT ON campaign_exclusions", "NEW", _ITEMS_OF_ANNOTATOR),

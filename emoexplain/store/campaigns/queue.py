@@ -12,6 +12,7 @@ require: a judgement of a campaign clip names a clip that was really handed to t
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import secrets
@@ -19,7 +20,7 @@ import time
 
 from emoexplain.errors import CampaignError, LeaseLost
 from emoexplain.store.campaigns.create import campaign_row
-from emoexplain.store.db import Store, now
+from emoexplain.store.db import Store, now, synchronous
 
 
 def new_token() -> tuple[str, str]:
@@ -33,18 +34,48 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@contextlib.contextmanager
+def _lease_write(store: Store):
+    """A write transaction without an fsync and without a WAL checkpoint. ``synchronous=NORMAL`` survives any
+    crash of the process; a power loss at worst forgets a lease, which then simply expires. Leases and skips
+    are the queue's bookkeeping: the judgement itself is saved by ``record_judgement`` with the store's full
+    durability, and its commit also runs the checkpoints, so that handing out a clip never waits for either."""
+    with store.lock:
+        if store.memory:
+            with store.write() as db:
+                yield db
+            return
+        checkpoint_pages = store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+        store.db.execute("PRAGMA synchronous = NORMAL")
+        store.db.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            with store.write() as db:
+                yield db
+        finally:
+            store.db.execute(f"PRAGMA synchronous = {synchronous()}")
+            store.db.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoint_pages)}")
+
+
+def _one(db, sql: str, params=()) -> dict | None:
+    cursor = db.execute(sql, params)
+    row = cursor.fetchone()
+    return None if row is None else dict(zip([d[0] for d in cursor.description], row))
+
+
 _ACTIVE_LEASES = ("SELECT count(*) FROM campaign_assignments l WHERE l.item_id = i.id AND l.state = 'leased' "
                   "AND l.expires_at > :now AND l.annotator_id != :me")
 _UNSEEN = ("NOT EXISTS (SELECT 1 FROM judgements j WHERE j.analysis_id = i.analysis_id AND j.annotator_id = :me) "
            "AND NOT EXISTS (SELECT 1 FROM campaign_assignments s WHERE s.item_id = i.id AND s.annotator_id = :me "
            "AND s.state != 'leased')")
-# n_judged is kept by triggers (db.m003); the lease count keeps the last slot of a clip for whoever holds it
-_PICK_REGULAR = f"""SELECT i.* FROM campaign_items i
-    WHERE i.campaign_id = :campaign AND i.state = 'ready' AND i.gold_emotion IS NULL AND i.n_judged < :target
+# n_judged and open are kept by triggers (db.m003); the lease count keeps a clip's last slot for whoever holds it
+_PICK_REGULAR = f"""SELECT i.id FROM campaign_items i
+    WHERE i.campaign_id = :campaign AND i.state = 'ready' AND i.open = 1 AND i.gold_emotion IS NULL
+      AND i.n_judged < :target
       AND {_UNSEEN} AND i.n_judged + ({_ACTIVE_LEASES}) < :target
     ORDER BY i.priority DESC LIMIT 1"""
-_PICK_GOLD = f"""SELECT i.* FROM campaign_items i
-    WHERE i.campaign_id = :campaign AND i.state = 'ready' AND i.gold_emotion IS NOT NULL AND {_UNSEEN}
+_PICK_GOLD = f"""SELECT i.id FROM campaign_items i
+    WHERE i.campaign_id = :campaign AND i.state = 'ready' AND i.open = 1 AND i.gold_emotion IS NOT NULL
+      AND {_UNSEEN}
     ORDER BY i.priority DESC LIMIT 1"""
 _BELOW_TARGET = f"""SELECT 1 FROM campaign_items i
     WHERE i.campaign_id = :campaign AND i.state IN ('ready', 'pending') AND i.gold_emotion IS NULL
@@ -63,11 +94,12 @@ def next_clip(store: Store, campaign: str, annotator: str, *, annotator_name: st
 
     annotator = _name(annotator, "annotator")
     display = annotator if annotator_name is None else _name(annotator_name, "annotator_name")
-    c = campaign_row(store, campaign)
-    if c["state"] == "closed":
-        return {"status": "closed", "campaign": c["name"], "message": f"The campaign {c['name']} is closed."}
+    campaign_row(store, campaign)  # CampaignNotFound before any write
     token, hashed = new_token()
-    with store.write() as db:
+    with _lease_write(store) as db:  # one lock wait: everything the offer needs is read inside
+        c = _one(db, "SELECT * FROM campaigns WHERE name = ?", [campaign])
+        if c["state"] == "closed":
+            return {"status": "closed", "campaign": c["name"], "message": f"The campaign {c['name']} is closed."}
         at = time.time()
         params = {"campaign": c["id"], "target": c["per_clip"], "me": annotator, "now": at}
         db.execute("INSERT OR IGNORE INTO annotators (id, display_name, created_at) VALUES (?, ?, ?)",
@@ -88,7 +120,13 @@ def next_clip(store: Store, campaign: str, annotator: str, *, annotator_name: st
                 " expires_at) VALUES (?, ?, ?, 'leased', ?, ?, ?) ON CONFLICT (item_id, annotator_id) DO UPDATE SET"
                 " state = 'leased', token_hash = excluded.token_hash, issued_at = excluded.issued_at,"
                 " expires_at = excluded.expires_at", [c["id"], item_id, annotator, hashed, at, at + c["lease_s"]])
-    return _offer(store, c, item_id, annotator, token)
+        item = _one(db, "SELECT i.*, c.duration_s, a.expires_at FROM campaign_items i JOIN clips c ON "
+                        "c.sha256 = i.clip_sha256 JOIN campaign_assignments a ON a.item_id = i.id AND "
+                        "a.annotator_id = ? WHERE i.id = ?", [annotator, item_id])
+        analysis = _one(db, "SELECT * FROM analyses WHERE id = ?", [item["analysis_id"]])
+        mine = db.execute("SELECT count(*) FROM campaign_assignments WHERE campaign_id = ? AND annotator_id = ? "
+                          "AND state = 'judged'", [c["id"], annotator]).fetchone()[0]
+    return _offer(store, c, item, analysis, token, mine)
 
 
 def _pick(db, c: dict, params: dict) -> int | None:
@@ -117,31 +155,27 @@ def _nothing_left(db, c: dict, params: dict) -> dict:
             "message": f"You have judged every clip of {c['name']} that still needs a judgement. Thank you!"}
 
 
-def _offer(store: Store, c: dict, item_id: int, annotator: str, token: str) -> dict:
+def _offer(store: Store, c: dict, item: dict, analysis: dict, token: str, judged_by_you: int) -> dict:
     from emoexplain.labels import labels
 
-    item = store.read("SELECT i.*, c.duration_s FROM campaign_items i JOIN clips c ON c.sha256 = i.clip_sha256 "
-                      "WHERE i.id = ?", [item_id])[0]
-    lease = store.read("SELECT expires_at FROM campaign_assignments WHERE item_id = ? AND annotator_id = ?",
-                       [item_id, annotator])[0]
-    mine = store.read("SELECT count(*) AS n FROM campaign_assignments WHERE campaign_id = ? AND annotator_id = ? "
-                      "AND state = 'judged'", [c["id"], annotator])[0]["n"]
     return {
         "status": "clip", "campaign": c["name"], "instructions": c["instructions"], "label_set": c["label_set"],
         "labels": list(labels(c["label_set"])),
         "clip": {"name": item["name"], "sha256": item["clip_sha256"], "duration_s": item["duration_s"],
                  "audio": str(store.path.parent / item["audio_path"])},
-        "analysis_id": item["analysis_id"], "analysis": analysis_dict(store, item["analysis_id"]),
-        "analysis_token": token, "lease_expires_in_s": round(lease["expires_at"] - time.time(), 1),
-        "judged_by_you": mine,
+        "analysis_id": item["analysis_id"], "analysis": explanation_of(analysis), "analysis_token": token,
+        "lease_expires_in_s": round(item["expires_at"] - time.time(), 1), "judged_by_you": judged_by_you,
     }
 
 
 def analysis_dict(store: Store, analysis_id: int) -> dict:
     """A stored analysis in the shape of ``Explanation.to_dict()`` (acoustic frame tracks are not stored)."""
-    from emoexplain.pipeline import disagreements
+    return explanation_of(store.read("SELECT * FROM analyses WHERE id = ?", [analysis_id])[0])
 
-    row = store.read("SELECT * FROM analyses WHERE id = ?", [analysis_id])[0]
+
+def explanation_of(row: dict) -> dict:
+    """An ``analyses`` row in the shape of ``Explanation.to_dict()``."""
+    from emoexplain.pipeline import disagreements
 
     def loads(text, default):
         return default if text is None else json.loads(text)
@@ -216,7 +250,7 @@ def _lease(store: Store, campaign: str, annotator: str, analysis_id, token, *, c
 
 def _finish(store: Store, lease: dict, state: str, *, judgement_id=None, note=None) -> float:
     at = time.time()
-    with store.write() as db:
+    with _lease_write(store) as db:
         db.execute("UPDATE campaign_assignments SET state = ?, finished_at = ?, judgement_id = ?, note = ? "
                    "WHERE id = ?", [state, at, judgement_id, note, lease["id"]])
     return round(at - lease["issued_at"], 3)
