@@ -106,3 +106,16 @@ class AudioGone(InvalidJudgement):
 # --- learning rounds (appended by train/rounds) ------------------------------------------------------
 class RoundError(EmoExplainError):
     """A from-store round cannot run on this store or checkpoint; nothing was written."""
+
+
+# --- annotation campaigns (issue 13) --------------------------------------------------------------
+class CampaignError(StoreError):
+    """A campaign cannot be created or used as asked; nothing was written."""
+
+
+class CampaignNotFound(CampaignError):
+    """No campaign of that name."""
+
+
+class LeaseLost(CampaignError):
+    """A campaign clip's token is unknown or its lease ran out and the clip has since been judged enough."""

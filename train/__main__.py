@@ -44,7 +44,8 @@ def cmd_from_store(args, overrides) -> int:
     from train.from_store import from_store
 
     result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, parent_test=args.parent_test,
-                        config_path=args.config, overrides=overrides, out_dir=args.out)
+                        config_path=args.config, overrides=overrides, out_dir=args.out,
+                        campaign=args.campaign)
     report = result["round"]
     print(json.dumps({"status": report["status"], "reasons": report["reasons"], "checkpoint": result["checkpoint"],
                       "store_run_id": result["run_id"], "steps": {k: report["steps"][k] for k in ("asr", "ser_sed_asr")},
@@ -149,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--parent-test", help="manifest whose 'test' rows are the parent's test set (default: its recipe)")
     s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
     s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.add_argument("--campaign", help="train on this annotation campaign's consensus (docs/campaigns.md)")
     s.set_defaults(func=cmd_from_store)
     d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")
     d.add_argument("--work", default="runs/demo", help="corpus and run folder")

@@ -76,7 +76,7 @@ def _vote(votes: list[tuple[object, float]]) -> tuple[object, float] | None:
 
 def training_examples(store: Store, *, min_agreement: float | None = None, consent_only: bool = True,
                       annotator_weights: dict[str, float] | None = None, label_set: str | None = None,
-                      require_audio: bool = True) -> list[dict]:
+                      require_audio: bool = True, campaign: str | None = None) -> list[dict]:
     """Manifest rows (docs/contracts.md "Manifest") built from human judgements, one per clip.
 
     - emotion: weighted majority of each annotator's latest judgement of the clip ("unsure" does not
@@ -89,8 +89,14 @@ def training_examples(store: Store, *, min_agreement: float | None = None, conse
     :param label_set: map emotions into this label set (clips with no counterpart are left out);
       default: the label set of the clip's analysis.
     :param require_audio: leave out clips whose audio was not kept (training needs the audio).
+    :param campaign: the rows of that annotation campaign instead, from its consensus
+      (``campaigns.training_examples``: the owner's audio, excluded annotators left out; ``consent_only``,
+      ``annotator_weights`` and ``require_audio`` do not apply).
     """
     from emoexplain.labels import convert
+    if campaign is not None:
+        from emoexplain.store.campaigns import training_examples as campaign_examples
+        return campaign_examples(store, campaign, min_agreement=min_agreement, label_set=label_set)
     weights = annotator_weights or {}
     clips = {row["sha256"]: row for row in store.read("SELECT * FROM clips")}
     examples = []

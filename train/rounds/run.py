@@ -44,7 +44,7 @@ def load_configs(config_path=None, overrides=()):
 
 def run_round(db: str, checkpoint: str, *, out_dir: str | None = None, config_path: str | None = None,
               overrides=(), replay_manifest: str | None = None, parent_test_manifest: str | None = None,
-              progress=None) -> dict:
+              progress=None, campaign: str | None = None) -> dict:
     """Run one round; returns {"checkpoint", "run_id", "round"} (``round`` = round.json)."""
     from emoexplain.errors import RoundError
     from emoexplain.model import load_explainer
@@ -58,7 +58,7 @@ def run_round(db: str, checkpoint: str, *, out_dir: str | None = None, config_pa
     # 1. checks first: nothing is written unless store, parent and configs are usable
     parent = load_explainer(checkpoint, device="cpu")
     corrected, counts = corrections_for_round(db, parent.label_set, min_agreement=train_cfg.min_agreement,
-                                              consent_only=train_cfg.consent_only)
+                                              consent_only=train_cfg.consent_only, campaign=campaign)
     corrected = [{**r, "weight": 1.0} for r in corrected]  # every correction once per epoch (plan.py)
     k_replay = int(round(train_cfg.replay_fraction * len(corrected)))
     round_schedule(train_cfg, len(corrected) + k_replay)  # refuses a schedule that never reaches ser_sed_asr
