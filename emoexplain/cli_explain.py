@@ -80,7 +80,7 @@ def run(args) -> int:
 
 
 def _probe(path, explainer, result, associations, args) -> dict:
-    from emoexplain.probe import probe
+    from emoexplain.probes import probe
     return probe(path, explainer, baseline=result, associations=associations, max_seconds=args.max_seconds,
                  generate=not args.no_generate).to_dict()
 

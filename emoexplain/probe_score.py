@@ -1,4 +1,4 @@
-"""Faithfulness of an explanation, scored from its counterfactual probes (emoexplain/probe.py, docs/probes.md).
+"""Faithfulness of an explanation, scored from its counterfactual probes (emoexplain/probes.py, docs/probes.md).
 
 (a) descriptor sensitivity: of the probes that moved the measured word of the descriptor they target (pitch
     +4 st: "normal" -> "high"), the share where the model's word moved the same way. A word the model does not
@@ -9,7 +9,7 @@
     training clips labelled "sad" are mostly "low" pitch, then "sad, low pitch" implies that moving the pitch
     word from "low" to "normal" lowers p(sad). |dp| < MIN_DP counts as not moving.
 (c) ablation share: the descriptor branch's part of the decision, TV(zeroed descriptor) / (TV(descriptor) +
-    TV(content)) over the label probabilities (probe.py ``_ablation``).
+    TV(content)) over the label probabilities (probes.py ``_ablation``).
 """
 
 from __future__ import annotations
