@@ -119,3 +119,7 @@ class CampaignNotFound(CampaignError):
 
 class LeaseLost(CampaignError):
     """A campaign clip's token is unknown or its lease ran out and the clip has since been judged enough."""
+
+
+class AdminRequired(EmoExplainError):
+    """An admin-only action (review, export, checkpoint switch) in a session that was not unlocked."""

@@ -207,7 +207,7 @@ def _save(candidate, run_dir: Path, report, parent, data, train_cfg) -> Path:
     from emoexplain.model import save_checkpoint
 
     folder = run_dir / "checkpoint"
-    candidate.set_stage("eval")
+    candidate.freeze()
     save_checkpoint(candidate, folder, metrics=store_metrics(report), train_config=train_cfg.to_dict(),
                     card=card(report, parent.card_markdown), version=report["version"])
     # the child is judged on its parent's test set again and replays the parent's data in its next round

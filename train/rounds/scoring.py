@@ -19,13 +19,9 @@ from train.evaluate.stats import mcnemar
 
 @contextlib.contextmanager
 def eval_stage(explainer):
-    """The full eval path (descriptor tokens and prosody input on) for the block, then the previous stage."""
-    previous = getattr(explainer, "stage", "eval")
-    explainer.set_stage("eval")
-    try:
-        yield explainer
-    finally:
-        explainer.set_stage(previous)
+    """Inference already runs the full eval path whatever a loop trained last (Explainer has no stage state);
+    kept so callers read as what they mean."""
+    yield explainer
 
 
 def predict_labels(explainer, rows: list[dict], *, batch_size: int = 8, max_seconds: float = 15.0) -> list[str]:
