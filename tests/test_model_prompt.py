@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from emoexplain.model.config import PROMPT_DATE, SYSTEM_PROMPT, TINY_BACKBONES, REPO_ROOT
+from emoexplain.model.config import PROMPT_DATE, SYSTEM_PROMPT, TINY_BACKBONES
+from emoexplain.paths import ROOT as REPO_ROOT
 from emoexplain.model.llm import prompt_ids
 
 # The system-turn part of Llama-3.2-Instruct's template (tools omitted), dates as Meta writes them.

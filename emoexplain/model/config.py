@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emoexplain.errors import ConfigError
+from emoexplain.paths import ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_BACKBONES = "assets/tiny_backbones"
 ATTENTION = ("sdpa", "eager", "flash_attention_2")  # transformers' attn_implementation values we support
 
@@ -132,7 +132,7 @@ def seeded(seed: int):
 
 def resolve_backbone(id_or_path: str) -> str:
     """A repo-relative folder becomes absolute; a hub id (or an absolute path) is returned unchanged."""
-    local = REPO_ROOT / id_or_path
+    local = ROOT / id_or_path
     if not Path(id_or_path).is_absolute() and local.exists():
         return str(local)
     return id_or_path
