@@ -101,3 +101,25 @@ class NotYourAnalysis(InvalidJudgement):
 
 class AudioGone(InvalidJudgement):
     """Consent was given, but the analysed audio is no longer on the server; nothing was saved."""
+
+
+# --- learning rounds (appended by train/rounds) ------------------------------------------------------
+class RoundError(EmoExplainError):
+    """A from-store round cannot run on this store or checkpoint; nothing was written."""
+
+
+# --- annotation campaigns (issue 13) --------------------------------------------------------------
+class CampaignError(StoreError):
+    """A campaign cannot be created or used as asked; nothing was written."""
+
+
+class CampaignNotFound(CampaignError):
+    """No campaign of that name."""
+
+
+class LeaseLost(CampaignError):
+    """A campaign clip's token is unknown or its lease ran out and the clip has since been judged enough."""
+
+
+class AdminRequired(EmoExplainError):
+    """An admin-only action (review, export, checkpoint switch) in a session that was not unlocked."""

@@ -15,7 +15,8 @@ from emoexplain.store.agreement import cohen_kappa, fleiss_kappa, krippendorff_a
 from emoexplain.store.backup import backup, check_backup, restore
 from emoexplain.store.db import DB_NAME, Store, data_dir, open_store, persistence_warning
 from emoexplain.store.hub import HubSync, restore_from_hub, start_hub_sync
-from emoexplain.store.queries import EXPORT_FORMATS, agreement, export, stats, training_examples
+from emoexplain.store.queries import (EXPORT_FORMATS, Table, agreement, export, export_filename, export_formats,
+                                      recent_judgements, stats, training_examples, training_runs)
 from emoexplain.store.records import (NOTE_MAX_CHARS, delete_annotator, delete_clip, record_analysis,
                                       record_judgement, record_judgement_once, record_training_run, vocabulary)
 
@@ -23,5 +24,7 @@ __all__ = [
     "DB_NAME", "EXPORT_FORMATS", "NOTE_MAX_CHARS", "Store", "agreement", "backup", "check_backup", "cohen_kappa",
     "data_dir", "restore", "restore_from_hub", "start_hub_sync", "HubSync", "persistence_warning",
     "delete_annotator", "delete_clip", "export", "fleiss_kappa", "krippendorff_alpha_nominal", "open_store",
-    "record_analysis", "record_judgement", "record_judgement_once", "record_training_run", "stats", "training_examples", "vocabulary",
+    "record_analysis", "record_judgement", "record_judgement_once", "record_training_run", "stats",
+    "training_examples", "vocabulary", "Table", "export_filename", "export_formats", "recent_judgements",
+    "training_runs",
 ]

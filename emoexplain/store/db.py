@@ -492,3 +492,113 @@ def m002_tokens_and_pending_audio(db: Database) -> None:
     db["analyses"].add_column("pending_audio", str)     # pending/<sha256>.<ext> relative to the DB folder
     db["judgements"].add_column("submission_token", str)
     db["judgements"].create_index(["analysis_id", "submission_token"], unique=True)
+
+
+# distinct annotators of a campaign item's analysis, excluded annotators not counted (used by m003's triggers)
+_N_JUDGED = """SELECT count(DISTINCT j.annotator_id) FROM judgements j
+    WHERE j.analysis_id = campaign_items.analysis_id AND NOT EXISTS (
+        SELECT 1 FROM campaign_exclusions x
+        WHERE x.campaign_id = campaign_items.campaign_id AND x.annotator_id = j.annotator_id)"""
+
+@migrations()
+def m003_campaigns(db: Database) -> None:
+    """Annotation campaigns (issue 13): a shared queue of clips with leases, gold clips and exclusions.
+
+    Raw SQL because the foreign keys need ON DELETE actions (sqlite-utils' create() has none): deleting a
+    clip, an analysis or an annotator (GDPR erasure) takes their campaign rows with it instead of failing.
+    ``campaign_items.n_judged`` (distinct non-excluded annotators who judged the item) and ``open`` (below the
+    overlap target) are kept by triggers, so every writer of ``judgements`` (campaign queue, record_judgement,
+    delete_annotator) keeps them exact, and the queue seeks to open clips through an index instead of counting
+    judgements per clip on each request.
+    """
+    # one statement at a time: executescript() would COMMIT the migration's transaction half-way
+    for statement in _M003_TABLES + _M003_TRIGGERS:
+        db.execute(statement)
+
+
+_M003_TABLES = [
+    """CREATE TABLE campaigns (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        label_set TEXT NOT NULL,
+        per_clip INTEGER NOT NULL CHECK (per_clip >= 1),     -- the overlap target: judgements wanted per clip
+        gold_share REAL NOT NULL DEFAULT 0,                  -- share of each annotator's clips that are gold
+        instructions TEXT NOT NULL DEFAULT '',
+        queue_order TEXT NOT NULL DEFAULT 'entropy',         -- entropy | margin | random
+        lease_s REAL NOT NULL DEFAULT 300,
+        state TEXT NOT NULL,                                 -- importing | open | closed
+        owner TEXT NOT NULL,                                 -- who supplied the audio
+        consent TEXT NOT NULL,                               -- the owner's consent statement, as recorded
+        folder TEXT NOT NULL,                                -- the kept audio, relative to the DB folder
+        source TEXT,                                         -- folder / manifest / zip it was made from
+        created_at TEXT NOT NULL,
+        closed_at TEXT
+    )""",
+    """CREATE TABLE campaign_items (
+        id INTEGER PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,                                  -- the clip's name in the source
+        audio_path TEXT NOT NULL,                            -- the kept copy, relative to the DB folder
+        state TEXT NOT NULL,                                 -- pending | ready | skipped
+        error TEXT,                                          -- why it was skipped
+        clip_sha256 TEXT REFERENCES clips(sha256) ON DELETE CASCADE,
+        analysis_id INTEGER REFERENCES analyses(id) ON DELETE CASCADE,
+        gold_emotion TEXT,                                   -- the known answer of a gold clip
+        entropy REAL, margin REAL, descriptor_disagreement REAL,
+        priority REAL,                                       -- queue order, highest first
+        n_judged INTEGER NOT NULL DEFAULT 0,                 -- maintained by the triggers below
+        open INTEGER NOT NULL DEFAULT 1,                     -- 1 while below the target (gold: always), by trigger
+        created_at TEXT NOT NULL,
+        analysed_at TEXT,
+        UNIQUE (campaign_id, name)
+    )""",
+    """CREATE UNIQUE INDEX campaign_items_analysis ON campaign_items(analysis_id)""",
+    """CREATE UNIQUE INDEX campaign_items_clip ON campaign_items(campaign_id, clip_sha256)""",
+    # the queue seeks straight to the open clips in priority order; full ones are not even scanned
+    """CREATE INDEX campaign_items_queue ON campaign_items(campaign_id, state, open, priority DESC, gold_emotion)""",
+    """CREATE TABLE campaign_assignments (
+        id INTEGER PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+        item_id INTEGER NOT NULL REFERENCES campaign_items(id) ON DELETE CASCADE,
+        annotator_id TEXT NOT NULL REFERENCES annotators(id) ON DELETE CASCADE,
+        state TEXT NOT NULL,                                 -- leased | judged | skipped
+        token_hash TEXT NOT NULL,                            -- sha256 of the analysis token; the token is never kept
+        issued_at REAL NOT NULL,                             -- unix seconds
+        expires_at REAL NOT NULL,
+        finished_at REAL,
+        judgement_id INTEGER REFERENCES judgements(id) ON DELETE SET NULL,
+        note TEXT,
+        UNIQUE (item_id, annotator_id)
+    )""",
+    """CREATE INDEX campaign_assignments_lease ON campaign_assignments(item_id, state, expires_at)""",
+    """CREATE INDEX campaign_assignments_annotator ON campaign_assignments(campaign_id, annotator_id, state)""",
+    """CREATE UNIQUE INDEX campaign_assignments_token ON campaign_assignments(token_hash)""",
+    """CREATE TABLE campaign_exclusions (
+        campaign_id INTEGER NOT NULL REFERENCES campaigns(id) ON DELETE CASCADE,
+        annotator_id TEXT NOT NULL REFERENCES annotators(id) ON DELETE CASCADE,
+        excluded_by TEXT,
+        reason TEXT,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (campaign_id, annotator_id)
+    )""",
+]
+
+
+def _count_trigger(name: str, event: str, row: str, where: str) -> str:
+    """A trigger that recounts ``n_judged`` of the campaign items ``where`` selects after ``event``."""
+    return (f"CREATE TRIGGER {name} AFTER {event} BEGIN UPDATE campaign_items SET n_judged = ({_N_JUDGED}) "
+            f"WHERE {where.format(row=row)}; END")
+
+
+_ITEM_OF = "analysis_id = {row}.analysis_id"
+_ITEMS_OF_ANNOTATOR = ("campaign_id = {row}.campaign_id AND analysis_id IN "
+                       "(SELECT analysis_id FROM judgements WHERE annotator_id = {row}.annotator_id)")
+_M003_TRIGGERS = [
+    """CREATE TRIGGER campaign_open_on_count AFTER UPDATE OF n_judged ON campaign_items BEGIN
+        UPDATE campaign_items SET open = (NEW.gold_emotion IS NOT NULL OR NEW.n_judged <
+            (SELECT per_clip FROM campaigns WHERE id = NEW.campaign_id)) WHERE id = NEW.id; END""",
+    _count_trigger("campaign_count_on_judgement", "INSERT ON judgements", "NEW", _ITEM_OF),
+    _count_trigger("campaign_count_on_delete", "DELETE ON judgements", "OLD", _ITEM_OF),
+    _count_trigger("campaign_count_on_exclude", "INSERT ON campaign_exclusions", "NEW", _ITEMS_OF_ANNOTATOR),
+    _count_trigger("campaign_count_on_include", "DELETE ON campaign_exclusions", "OLD", _ITEMS_OF_ANNOTATOR),
+]

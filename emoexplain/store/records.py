@@ -21,6 +21,7 @@ from emoexplain.store.db import AUDIO_DIR, PENDING_DIR, Store, atomic_copy, now,
 NOTE_MAX_CHARS = 10_000        # notes and corrected transcripts
 NAME_MAX_CHARS = 200           # annotator ids and display names
 VERDICTS = ("correct", "wrong", "unsure")
+VERDICT_ALIASES = {"right": "correct"}   # what the app's form says for "correct"
 EMOTION_AGREE, EMOTION_UNSURE = "agree", "unsure"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _SEGMENT = re.compile(r"^\s*\d+(\.\d+)?\s*-\s*\d+(\.\d+)?\s*s?\s*$")  # "1.20-1.55 s"
@@ -341,12 +342,16 @@ def _verdicts(verdicts) -> dict:
     for name, verdict in verdicts.items():
         if name not in vocab:
             raise UnknownLabel(f"Unknown descriptor {name!r}; use one of {sorted(vocab)}.")
-        if isinstance(verdict, str):
+        if verdict is None or isinstance(verdict, str):
             verdict = {"verdict": verdict}
-        if not isinstance(verdict, dict) or verdict.get("verdict") not in VERDICTS:
+        answer = verdict.get("verdict") if isinstance(verdict, dict) else verdict
+        answer = VERDICT_ALIASES.get(answer, answer) if isinstance(answer, str) else answer
+        if answer in (None, ""):  # a descriptor the annotator left unanswered
+            continue
+        if answer not in VERDICTS:
             raise InvalidJudgement(f"The verdict on {name} must be one of {list(VERDICTS)}, got {verdict!r}.")
-        entry = {"verdict": verdict["verdict"]}
-        if verdict["verdict"] == "wrong":
+        entry = {"verdict": answer}
+        if answer == "wrong":
             entry["value"] = _corrected_value(name, verdict.get("value"), vocab[name])
         clean[name] = entry
     return clean
@@ -355,9 +360,12 @@ def _verdicts(verdicts) -> dict:
 def _corrected_value(name, value, words):
     if name == "emphasis" or not words:
         words_given = _emphasis_words(value)
-        if not words_given and value not in ([], ""):
+        if not words_given and value not in (None, [], ""):
             raise InvalidJudgement(f"A 'wrong' verdict on {name} needs the corrected words.")
-        return words_given  # an empty list means "nothing was emphasised"
+        return words_given  # no words means "nothing was emphasised"
+    if value in (None, ""):
+        raise UnknownLabel(f"You marked {name.replace('_', ' ')} as wrong: pick the right value too (the corrected "
+                           f"value is one of {list(words)}).")
     if not isinstance(value, str) or value.strip().lower() not in words:
         raise UnknownLabel(f"A 'wrong' verdict on {name} needs the corrected value, one of {list(words)}; "
                            f"got {value!r}.")
