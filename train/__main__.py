@@ -23,21 +23,24 @@ def cmd_fit(args, overrides) -> int:
 
 
 def cmd_eval(args, overrides) -> int:
-    from emoexplain.model import load_explainer
     from train.data.manifest import read_manifest
     from train.evaluate.report import write_report
     from train.evaluate.runner import evaluate_explainer
 
-    explainer = load_explainer(args.checkpoint, device="cpu")
+    explainer = _load_model(args.checkpoint)
     rows = read_manifest(args.manifest, split=args.split)
-    if args.limit:
-        rows = rows[: args.limit]
-    metrics = evaluate_explainer(explainer, rows, generate_max=args.generate, keep_predictions=True)
+    metrics = evaluate_explainer(explainer, rows, limit=args.limit or None, keep_predictions=True)
     out = Path(args.out or Path(args.checkpoint) / "eval")
     path = write_report(metrics, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]")
     print(f"report: {path}")
     print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float))}, indent=2))
     return 0
+
+
+def _load_model(checkpoint: str):
+    from emoexplain.model import load_explainer
+
+    return load_explainer(checkpoint, device="cpu")
 
 
 def cmd_from_store(args, overrides) -> int:
@@ -91,35 +94,55 @@ def cmd_prepare(args, overrides) -> int:
 
 
 def cmd_compare(args, overrides) -> int:
-    """Paired one-tailed t-test (per-fold or per-utterance scores) and McNemar between two prediction files."""
-    from train.evaluate.stats import mcnemar, paired_t_test
+    """A against B: two eval predictions.json (paired by clip id) or two fold-score lists / {fold: score} maps."""
+    from emoexplain.errors import ConfigError
+    from train.evaluate.stats import compare_predictions, paired_t_test
 
-    a, b = (json.loads(Path(p).read_text()) for p in (args.a, args.b))
-    if isinstance(a, dict) and "predictions" in a:
-        ca = [p["reference"] == p["predicted"] for p in a["predictions"]]
-        cb = [p["reference"] == p["predicted"] for p in b["predictions"]]
-        print(json.dumps({"mcnemar": mcnemar(ca, cb), "paired_t_test": paired_t_test(ca, cb)}, indent=2))
-    else:
-        print(json.dumps({"paired_t_test": paired_t_test(a, b)}, indent=2))
+    a, b = (_read_json(p, "predictions") for p in (args.a, args.b))
+    try:
+        if isinstance(a, dict) and "predictions" in a and isinstance(b, dict) and "predictions" in b:
+            result = compare_predictions(a["predictions"], b["predictions"])
+        elif isinstance(a, dict) and isinstance(b, dict):
+            if a.keys() != b.keys():
+                raise ValueError(f"the fold maps name different folds: {sorted(a)} vs {sorted(b)}")
+            result = {"folds": sorted(a), "paired_t_test": paired_t_test([a[k] for k in sorted(a)],
+                                                                         [b[k] for k in sorted(a)])}
+        elif isinstance(a, list) and isinstance(b, list):
+            result = {"paired_t_test": paired_t_test(a, b), "note": "lists are paired by position (fold order)"}
+        else:
+            raise ValueError("give two predictions.json files, two JSON lists or two {fold: score} objects")
+    except ValueError as e:
+        raise ConfigError(f"compare: {e}") from None
+    print(json.dumps(result, indent=2))
     return 0
 
 
 def cmd_folds(args, overrides) -> int:
-    """IEMOCAP k-fold aggregation: mean / std / per-fold of each metric over the folds' metrics.json files."""
-    from train.evaluate.stats import aggregate_folds
+    """IEMOCAP k-fold aggregation: mean +- sd of UA/WA/F1/WER over the folds' metrics.json files."""
+    from emoexplain.errors import ConfigError
+    from train.evaluate.stats import aggregate_folds, format_folds
 
-    folds = []
-    for path in args.metrics:
-        try:
-            folds.append(json.loads(Path(path).read_text()))
-        except (OSError, ValueError) as e:
-            print(f"error: cannot read fold metrics {path}: {e}", file=sys.stderr)
-            return 2
-    result = {"files": list(args.metrics), **aggregate_folds(folds)}
+    folds = [_read_json(path, "fold metrics") for path in args.metrics]
+    splits = [tuple(f.get("splits") or ()) for f in folds]
+    repeated = sorted({s for s in splits if s and splits.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"folds: split(s) {repeated} appear in more than one file; give one metrics.json per fold")
+    result = {"files": list(args.metrics), "splits": [list(s) for s in splits], **aggregate_folds(folds)}
+    result["summary"] = format_folds(result)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
+    print("\n".join(result["summary"]), file=sys.stderr)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _read_json(path: str, what: str):
+    from emoexplain.errors import ConfigError
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read {what} {path}: {e}") from None
 
 
 def parser() -> argparse.ArgumentParser:
@@ -133,8 +156,7 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--manifest", required=True)
     e.add_argument("--split", default="test", help="rows of this split ('*' = all)")
-    e.add_argument("--limit", type=int, default=0)
-    e.add_argument("--generate", type=int, default=64, help="captions to generate (for WER/SED/BLEU)")
+    e.add_argument("--limit", type=int, default=0, help="score only the first N rows (default: all; the report says)")
     e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
     e.set_defaults(func=cmd_eval)
     s = sub.add_parser("from-store", help="fine-tune a checkpoint on the app's corrections")
@@ -164,7 +186,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--n-test", type=int, default=400)
     r.add_argument("--no-measure", action="store_true", help="do not fill descriptors from the acoustic engine")
     r.set_defaults(func=cmd_prepare)
-    c = sub.add_parser("compare", help="significance: two eval predictions.json or two JSON lists of fold scores")
+    c = sub.add_parser("compare", help="A vs B: UA difference + bootstrap CI, one-tailed t-tests, McNemar (by clip id)")
     c.add_argument("a")
     c.add_argument("b")
     c.set_defaults(func=cmd_compare)

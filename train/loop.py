@@ -240,7 +240,7 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     steps_per_epoch = max(1, batches_per_epoch // cfg.grad_accum)
     stage_total = steps_per_epoch * cfg.epochs_per_stage
     n_epochs = sched.total_epochs(cfg.schedule, cfg.epochs_per_stage)
-    evaluate_fn = evaluate_fn or (lambda m, rows: evaluate_explainer(m, rows, generate_max=cfg.max_eval_examples or 64))
+    evaluate_fn = evaluate_fn or evaluate_explainer  # every eval row (max_eval_examples caps them)
     metrics: dict = dict(progress.best)
     bar = _progress_bar(cfg, accelerator, n_epochs * steps_per_epoch, progress.step)
     done = False
