@@ -75,6 +75,9 @@ def cmd_prepare(args, overrides) -> int:
     elif args.corpus == "speechcraft":
         from train.data.speechcraft import build
         rows, counts = build(args.root, args.audio_dir)
+    elif args.corpus == "emosec":
+        from train.data.emosec import build
+        rows, counts = build(args.root, captions=args.captions)
     elif args.corpus == "folder":
         from train.data.folder import build
         rows = build(args.root, label_set=args.label_set)
@@ -177,8 +180,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--no-examples", action="store_true", help="do not write example clips")
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("prepare", help="write a manifest from a corpus")
-    r.add_argument("corpus", choices=["iemocap", "meld", "speechcraft", "folder", "synthetic"])
-    r.add_argument("--root", help="corpus folder (speechcraft: the labels JSON/JSONL file)")
+    r.add_argument("corpus", choices=["iemocap", "meld", "speechcraft", "emosec", "folder", "synthetic"])
+    r.add_argument("--root", help="corpus folder (speechcraft: the labels JSON/JSONL file; emosec: SECap's dataset/)")
+    r.add_argument("--captions", help="emosec: {id: caption} JSON replacing fid2captions.json (e.g. English)")
     r.add_argument("--audio-dir", help="meld: extracted audio; speechcraft: audio root")
     r.add_argument("--label-set", default="iemocap4")
     r.add_argument("--out-dir", required=True)

@@ -5,7 +5,8 @@ Every row of the split is scored by default; ``limit`` (``train eval --limit N``
 records both. Label metrics use ``score_labels`` (log-likelihood of each label in the "Emotion:" slot), so
 they do not hinge on free-text parsing. Generated captions give the transcript (WER), the descriptor words
 (accuracy against the row's human / corpus / measured words) and the COCO caption metrics against the row's
-reference caption (the corpus caption, else one composed from its fields with template 0). A model without
+reference caption(s) (the corpus caption(s), else one composed from its fields with template 0), the leading
+"Emotion: <label>." answer slot dropped on both sides (corpus captions have none). A model without
 captions (the SSL baselines of Table 2) gives its CTC transcript for WER and no caption metrics.
 """
 
@@ -92,6 +93,17 @@ def _generation_metrics(rows, generated, java) -> dict:
         out["descriptor_accuracy"] = acc
         out["descriptor_acc_mean"] = acc.get("mean")
     if any(c is not None for c in captions):
-        refs = [r["caption"] if r.get("caption") else compose_caption(r, rng=random.Random(0)) for r in rows]
-        out.update(caption_metrics(refs, [c or "" for c in captions], java=java))
+        refs = [(r.get("meta") or {}).get("captions") or r.get("caption") or compose_caption(r, rng=random.Random(0))
+                for r in rows]
+        refs = [[without_answer_slot(c) for c in ([x] if isinstance(x, str) else x)] for x in refs]
+        out.update(caption_metrics(refs, [without_answer_slot(c or "") for c in captions], java=java))
     return out
+
+
+def without_answer_slot(caption: str) -> str:
+    """The caption without its leading "Emotion: <label>." slot, which corpus references do not have."""
+    import re
+
+    from emoexplain.captions import ANSWER_PREFIX
+
+    return re.sub(rf"^\s*{re.escape(ANSWER_PREFIX)}\s*[^.]*\.\s*", "", caption or "")
