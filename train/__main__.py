@@ -1,4 +1,5 @@
-"""Command line: ``python -m train {fit,eval,from-store,demo,prepare,compare,folds} ...`` (docs/training.md).
+"""Command line: ``python -m train {fit,eval,from-store,demo,prepare,compare,folds,check-configs} ...``
+(docs/training.md, docs/reproduce.md).
 
 Only this edge catches EmoExplainError and turns it into a one-line message and exit code 2.
 """
@@ -38,9 +39,9 @@ def cmd_eval(args, overrides) -> int:
 
 
 def _load_model(checkpoint: str):
-    from emoexplain.model import load_explainer
+    from train import systems
 
-    return load_explainer(checkpoint, device="cpu")
+    return systems.load(checkpoint, device="cpu")
 
 
 def cmd_from_store(args, overrides) -> int:
@@ -148,6 +149,13 @@ def _read_json(path: str, what: str):
         raise ConfigError(f"cannot read {what} {path}: {e}") from None
 
 
+def cmd_check_configs(args, overrides) -> int:
+    """Every config at tiny size: one step of each stage, one evaluation, save + reload; 1 when any fails."""
+    from train.check_configs import run
+
+    return run(args.configs or None, verbose=args.verbose)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m train", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -198,6 +206,10 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("metrics", nargs="+", help="one eval metrics.json per fold")
     k.add_argument("--out", help="also write the aggregate here (JSON)")
     k.set_defaults(func=cmd_folds)
+    cc = sub.add_parser("check-configs", help="build every config at tiny size, one step per stage + one eval")
+    cc.add_argument("configs", nargs="*", help="config files (default: all of train/configs/)")
+    cc.add_argument("--verbose", action="store_true", help="print the traceback of a failing config")
+    cc.set_defaults(func=cmd_check_configs)
     return p
 
 

@@ -17,7 +17,7 @@ from torch import nn
 
 from emoexplain.errors import ConfigError
 from emoexplain.model.adapter import Adapter
-from emoexplain.model.bottleneck import Bottleneck
+from emoexplain.model.bottleneck import Bottleneck, LayerSum
 from emoexplain.model.config import STAGES, ModelConfig
 from emoexplain.model.data import TASKS, ModelLoss, ModelOutput, SpeechBatch, TrainExample
 from emoexplain.model.encoder import EncoderOutput, SpeechEncoder, normalize
@@ -47,9 +47,12 @@ class Explainer(nn.Module):
         d, hid = encoder.hidden_size, config.bottleneck_hidden or encoder.hidden_size
         llm_hidden = llm.get_input_embeddings().weight.shape[1]
         extra = N_FEATURES if config.use_prosody else 0
-        self.content_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim)
+        # disentangle=False (Table 2 system 4): the layer sum goes straight to the content adapter
+        self.content_branch = (Bottleneck(encoder.num_layers, d, hid, config.latent_dim) if config.disentangle
+                               else LayerSum(encoder.num_layers))
         self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
-        self.content_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+        content_in = config.latent_dim if config.disentangle else d
+        self.content_adapter = Adapter(content_in, config.adapter_hidden, llm_hidden, config.adapter_k)
         self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
         self.name, self.version, self.card_markdown = f"emoexplain-{config.name}", "untrained", ""
         self.label_set, self.labels = config.label_set, labels(config.label_set)
@@ -65,7 +68,7 @@ class Explainer(nn.Module):
     # --- plumbing ---------------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        return self.content_branch.mu.weight.device
+        return self.content_branch.layer_logits.device  # Bottleneck and LayerSum both have it
 
     def speech_modules(self) -> dict[str, nn.Module]:
         """The trainable speech-side modules by name (what checkpoints store besides LoRA)."""
@@ -95,6 +98,8 @@ class Explainer(nn.Module):
         self.requires_grad_(False)
         trained = {"asr": ("content",), "ser_sed_asr": ("descriptor",), "joint": ("content", "descriptor"),
                    "eval": ()}[stage]
+        if not self.config.disentangle:  # one speech path serves every stage
+            trained = ("content",) if trained else ()
         for branch in trained:
             getattr(self, f"{branch}_branch").requires_grad_(True)
             getattr(self, f"{branch}_adapter").requires_grad_(True)
@@ -160,7 +165,7 @@ class Explainer(nn.Module):
         con = self.content_branch(enc.layers, enc.frame_mask)                      # z (B, F, Z)
         content, token_mask = self.content_adapter(con.z, enc.frame_mask)          # (B, T, H)
         zero = torch.zeros((), device=self.device)
-        if self.stage == "asr":  # paper 3.5: descriptor tokens set to zero, its branch does not run
+        if self.stage == "asr" or not self.config.disentangle:  # paper 3.5: descriptor tokens zero, branch idle
             return SpeechTokens(content, torch.zeros_like(content), token_mask, con.kl, zero, enc)
         if prosody is None and self.config.use_prosody:
             raise ConfigError("This model uses prosody input: build batches with Explainer.collate.")
