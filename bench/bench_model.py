@@ -117,7 +117,6 @@ def main(argv=None):
     explainer = Explainer(config, encoder, add_lora(llm, config), tokenizer)
     for module in explainer.speech_modules().values():
         module.to(device)
-    explainer.set_stage("eval")
     plain = explainer.llm.get_base_model()      # floors run it with the LoRA adapter disabled
     embeds = (torch.randn(1, n_prompt, llama_cfg.hidden_size) * 0.02).to(device, dtype)
     steps = args.new_tokens - 1

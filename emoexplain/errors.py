@@ -79,3 +79,8 @@ class InvalidAnalysis(StoreError):
 
 class RestoreRefused(StoreError):
     """A backup file cannot be restored (not an emoexplain store, corrupt, or newer schema)."""
+
+
+# --- audio input (appended by issue 10) ------------------------------------------------------------
+class AudioUnsupported(AudioError):
+    """The file is audio, but of a kind we refuse to decode (absurd rate or channel count, endless decode)."""

@@ -93,10 +93,9 @@ def test_real_presets_load_through_from_pretrained_on_local_folders(preset, tmp_
     assert explainer.content_branch.mu.out_features == 128 and explainer.content_adapter.k == 5
     assert explainer.llm.peft_config["default"].r == 16
     clip = 0.1 * np.random.default_rng(1).standard_normal(24000).astype(np.float32)
-    explainer.set_stage("ser_sed_asr")
-    out = explainer(explainer.collate([TrainExample(clip, "Emotion: sad. A woman speaks slowly.", "caption")]))
+    example = TrainExample(clip, "Emotion: sad. A woman speaks slowly.", "caption")
+    out = explainer(explainer.collate([example], stage="ser_sed_asr"), stage="ser_sed_asr")
     assert torch.isfinite(out.loss)
-    explainer.set_stage("eval")
     save_checkpoint(explainer, tmp_path / "ckpt")
     loaded = load_explainer(str(tmp_path / "ckpt"))
     np.testing.assert_array_equal(loaded.score_labels([clip]), explainer.score_labels([clip]))

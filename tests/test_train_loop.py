@@ -199,3 +199,23 @@ def test_demo_examples_are_small_held_out_wavs_the_model_labels_correctly(corpus
         assert path.suffix == ".wav" and path.stat().st_size < 100 * 1024
         info = sf.info(str(path))
         assert info.samplerate == 16000 and info.duration <= 3.1 + 1e-3
+
+
+def test_evaluation_does_not_depend_on_the_last_training_stage(tmp_path, corpus):
+    """Issue 9 item 1: a run that ends in an ASR block and one that ends in a SER-SED block evaluate the same
+    weights (lr 0) to identical metrics and probabilities, equal to evaluating the untouched model."""
+    from emoexplain.model import ModelConfig, build_explainer
+    from train.evaluate.runner import evaluate_explainer
+    from train.loop import fit
+
+    torch.set_num_threads(1)
+    rows, eval_rows = _rows(corpus, "train")[:2], _rows(corpus, "test")[:2]
+    evaluate = lambda m, r: evaluate_explainer(m, r, generate_max=2, keep_predictions=True)  # noqa: E731
+    reference = evaluate(build_explainer(ModelConfig.preset("tiny")), eval_rows)
+    for steps, last in ((1, "asr"), (2, "ser_sed_asr")):  # alternate_steps=1: asr, ser_sed_asr, asr, ...
+        cfg = _cfg(tmp_path, name=f"ends_{last}", schedule="alternating", alternate_by="steps", alternate_steps=1,
+                   max_steps=steps, lr_asr=0.0, lr_ser=0.0, batch_size=2)
+        result = fit(cfg, train_rows=rows, eval_rows=eval_rows, evaluate_fn=evaluate, save_final=False)
+        assert _losses(cfg.run_dir)[-1]["stage"] == last
+        got = {k: v for k, v in result.metrics.items() if k not in ("step", "epoch", "eval_s")}
+        assert got == reference, last

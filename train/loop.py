@@ -136,19 +136,6 @@ def build_model(cfg: TrainConfig, explainer=None):
     return build_explainer(ModelConfig.preset(cfg.model_preset, **overrides))
 
 
-def trainable_union(model, stages) -> list:
-    """Every parameter some stage of the schedule trains (the optimizer holds them all; frozen ones get no
-    gradient, so AdamW leaves them and their moments untouched in the other stage)."""
-    seen, params = set(), []
-    for stage in stages:
-        model.set_stage(stage)
-        for p in model.parameters():
-            if p.requires_grad and id(p) not in seen:
-                seen.add(id(p))
-                params.append(p)
-    return params
-
-
 def count_params(model) -> dict:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -226,8 +213,9 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
         from emoexplain.errors import ConfigError
         raise ConfigError(f"No training rows (split {cfg.train_split!r}); check the manifest and train_split.")
     model = build_model(cfg, explainer)
-    params = trainable_union(model, sched.stages_of(cfg.schedule))
-    model.set_stage(sched.stages_of(cfg.schedule)[0])
+    # the union of what every stage trains (frozen ones get no gradient, so AdamW leaves them and their moments
+    # untouched in the other stage); the stage itself is an argument of each forward
+    params = model.unfreeze(sched.stages_of(cfg.schedule))
     optimizer = torch.optim.AdamW(params, lr=cfg.lr_asr, weight_decay=cfg.weight_decay)
     model, optimizer = accelerator.prepare(model, optimizer)
     explainer = accelerator.unwrap_model(model)
@@ -270,11 +258,11 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
             metrics = _evaluate(evaluate_fn, explainer, eval_rows, progress, log)
         progress.best = metrics
         if save_final:
-            explainer.set_stage("eval")
             systems.save(explainer, checkpoint, metrics=metrics, train_config=cfg.to_dict(), card=card,
                          version=version)
     accelerator.wait_for_everyone()
     log.close()
+    explainer.freeze()
     return FitResult(run_dir, checkpoint, progress, metrics, explainer)
 
 
@@ -290,24 +278,20 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
                         generator=torch.Generator().manual_seed(cfg.seed + progress.epoch))
     if accelerator.num_processes > 1:
         loader = accelerator.prepare_data_loader(loader)
-    stage = None
     t0, window = time.perf_counter(), []
     for i, items in enumerate(loader):
         if i < progress.batches_done:  # resume: skip what the interrupted run already consumed
             continue
-        want = sched.stage_at(cfg.schedule, progress.epoch, progress.step, epochs_per_stage=cfg.epochs_per_stage,
-                              alternate_by=cfg.alternate_by, alternate_steps=cfg.alternate_steps)
-        if want != stage:
-            explainer.set_stage(want)
-            stage = want
+        stage = sched.stage_at(cfg.schedule, progress.epoch, progress.step, epochs_per_stage=cfg.epochs_per_stage,
+                               alternate_by=cfg.alternate_by, alternate_steps=cfg.alternate_steps)
         # template choice seeded per batch, so a resumed run composes the same captions
         examples = examples_for(stage, items, cfg, random.Random(f"{cfg.seed}-captions-{progress.epoch}-{i}"))
         progress.batches_done = i + 1
         if not examples:
             continue
-        batch = explainer.collate(examples)  # skips the prosody track in the ASR stage
+        batch = explainer.collate(examples, stage=stage)  # skips the prosody track in the ASR stage
         with accelerator.accumulate(model):
-            out = model(batch)
+            out = model(batch, stage=stage)
             accelerator.backward(out.loss)
             if accelerator.sync_gradients:
                 if cfg.grad_clip:

@@ -209,4 +209,4 @@ def load_explainer(path_or_hub_id: str | None = None, *, device=None, dtype=None
     explainer.name, explainer.version = info.get("name", explainer.name), info.get("version", "unknown")
     readme = folder / "README.md"
     explainer.card_markdown = readme.read_text() if readme.exists() else ""
-    return explainer.set_stage("eval")
+    return explainer.freeze()

@@ -17,7 +17,12 @@ from emoexplain.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_BACKBONES = "assets/tiny_backbones"
-STAGES = ("asr", "ser_sed_asr", "joint", "eval")
+
+# Training stages (paper.md 5) and the speech branches each one trains; LoRA trains in every stage but eval.
+# The one list of stage names: train/schedule.py and the Explainer read it from here.
+ASR, SER_SED_ASR, JOINT, EVAL = "asr", "ser_sed_asr", "joint", "eval"
+STAGE_BRANCHES = {ASR: ("content",), SER_SED_ASR: ("descriptor",), JOINT: ("content", "descriptor"), EVAL: ()}
+STAGES = tuple(STAGE_BRANCHES)
 
 # paper.md 2.5, verbatim from Figure 1.
 SYSTEM_PROMPT = "You are a helpful language and speech assistant."

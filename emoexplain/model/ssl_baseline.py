@@ -9,7 +9,8 @@ SUPERB's emotion-recognition and ASR downstreams (Yang et al. 2021), each head w
         --LayerSum--> (B, F, D) --BiLSTM x n--> (B, F, 2 H') --Linear--> CTC logits (B, F, V)
 
 Loss = cross-entropy (emotion) + ``ctc_weight`` * CTC (characters, the hubert-large-ls960-ft vocabulary).
-It trains in one stage (``joint``) through the same loop as the explainer, with the same evaluator: label
+It trains in one stage (``joint``) through the same loop as the explainer (the same ``unfreeze`` / ``collate`` /
+``forward(batch, stage)`` / ``freeze`` protocol), with the same evaluator: label
 probabilities from ``score_labels``, the greedy CTC transcript for WER, no caption. A checkpoint is a folder
 with config.json and heads.safetensors (layer weights and heads only: the encoder stays the hub's).
 """
@@ -28,7 +29,7 @@ from torch import nn
 
 from emoexplain.errors import CheckpointError, ConfigError
 from emoexplain.model.bottleneck import LayerSum
-from emoexplain.model.config import TINY_BACKBONES, resolve_backbone
+from emoexplain.model.config import EVAL, JOINT, TINY_BACKBONES, resolve_backbone
 from emoexplain.model.data import ModelLoss, ModelOutput
 from emoexplain.model.encoder import SpeechEncoder, normalize
 from emoexplain.model.tiny import CTC_VOCAB
@@ -123,8 +124,7 @@ class SSLBaseline(nn.Module):
                                bidirectional=True)
         self.ctc_out = nn.Linear(2 * config.ctc_hidden, len(CTC_VOCAB))
         torch.random.set_rng_state(generator_state)
-        self.stage = "eval"
-        self.set_stage("eval")
+        self.freeze()
 
     @property
     def device(self) -> torch.device:
@@ -135,16 +135,25 @@ class SSLBaseline(nn.Module):
         return {"ser_sum": self.ser_sum, "ser_proj": self.ser_proj, "ser_out": self.ser_out,
                 "ctc_sum": self.ctc_sum, "ctc_rnn": self.ctc_rnn, "ctc_out": self.ctc_out}
 
-    def set_stage(self, stage: str):
-        """``joint``: layer weights and both heads train (the encoder never does); ``eval``: nothing trains."""
-        if stage not in ("joint", "eval"):
+    @staticmethod
+    def _check(stage: str):
+        if stage not in (JOINT, EVAL):
             raise ConfigError(f"An SSL baseline trains in one stage ('joint', schedule one-stage), not {stage!r}.")
-        self.stage = stage
+
+    def unfreeze(self, stages=(JOINT,)) -> list[nn.Parameter]:
+        """Layer weights and both heads train (the encoder never does); returns them (for the optimizer)."""
+        for stage in stages:
+            self._check(stage)
         self.requires_grad_(False)
-        for module in self.heads().values():
-            module.requires_grad_(stage == "joint")
-        self.train(stage == "joint")
-        return self
+        params = [p for module in self.heads().values() for p in module.parameters()] if JOINT in stages else []
+        for p in params:
+            p.requires_grad_(True)
+        self.train(bool(params))
+        return params
+
+    def freeze(self) -> "SSLBaseline":
+        self.requires_grad_(False)
+        return self.train(False)
 
     def train(self, mode: bool = True):
         super().train(mode)
@@ -152,7 +161,7 @@ class SSLBaseline(nn.Module):
         return self
 
     # --- batches ---------------------------------------------------------------------------------------------
-    def collate(self, examples: list[LabelledClip]) -> ClipBatch:
+    def collate(self, examples: list[LabelledClip], *, stage: str = EVAL) -> ClipBatch:
         from emoexplain.labels import convert
 
         lengths = [len(ex.samples) for ex in examples]
@@ -185,8 +194,9 @@ class SSLBaseline(nn.Module):
         log_probs = torch.log_softmax(self.ctc_out(rnn).float(), -1)                # (B, F, V)
         return self.ser_out(pooled), log_probs, mask.sum(1)
 
-    def forward(self, batch: ClipBatch) -> ModelLoss:
+    def forward(self, batch: ClipBatch, stage: str = JOINT) -> ModelLoss:
         """Cross-entropy + ctc_weight * CTC; ModelLoss.llm_loss carries that task loss (there is no KL)."""
+        self._check(stage)
         logits, log_probs, frames = self._heads(batch.samples, batch.sample_mask)
         labels = batch.label_ids.to(self.device)
         zero = logits.new_zeros(())
@@ -313,4 +323,4 @@ def load_ssl_baseline(folder, *, device=None, dtype=None) -> SSLBaseline:
     except RuntimeError as exc:
         raise CheckpointError(f"The weights in {folder} do not fit the model its config.json describes: {exc}")
     model.name, model.version = info.get("name", model.name), info.get("version", "unknown")
-    return model.set_stage("eval")
+    return model.freeze()
