@@ -211,3 +211,11 @@ def test_cli_folds_aggregates_fold_metrics(tmp_path, capsys):
     assert out["summary"][0] == "UA 70.0 +- 10.0 % (3 folds)"
     assert main(["folds", str(tmp_path / "missing.json")]) == 2
     assert main(["folds", paths[0], paths[0]]) == 2  # the same fold twice
+    # two systems' fold aggregates pair by fold name for the paired one-tailed t-test on fold UAs
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**out, "ua": {**out["ua"], "values": [0.5, 0.75, 0.55]}}))
+    capsys.readouterr()
+    assert main(["compare", str(tmp_path / "agg.json"), str(other)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["folds"] == ["Session1", "Session2", "Session3"]
+    assert result["paired_t_test"]["mean_diff"] == pytest.approx((0.1 + 0.05 + 0.15) / 3)

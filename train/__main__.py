@@ -30,7 +30,8 @@ def cmd_eval(args, overrides) -> int:
 
     explainer = _load_model(args.checkpoint)
     rows = read_manifest(args.manifest, split=args.split)
-    metrics = evaluate_explainer(explainer, rows, limit=args.limit or None, keep_predictions=True)
+    metrics = evaluate_explainer(explainer, rows, limit=args.limit or None, generate_max=args.generate or None,
+                                 keep_predictions=True)
     out = Path(args.out or Path(args.checkpoint) / "eval")
     path = write_report(metrics, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]")
     print(f"report: {path}")
@@ -98,11 +99,12 @@ def cmd_prepare(args, overrides) -> int:
 
 
 def cmd_compare(args, overrides) -> int:
-    """A against B: two eval predictions.json (paired by clip id) or two fold-score lists / {fold: score} maps."""
+    """A against B: two eval predictions.json (paired by clip id), two `folds --out` files (paired by split), or
+    two fold-score lists / {fold: score} maps."""
     from emoexplain.errors import ConfigError
     from train.evaluate.stats import compare_predictions, paired_t_test
 
-    a, b = (_read_json(p, "predictions") for p in (args.a, args.b))
+    a, b = (_fold_scores(_read_json(p, "predictions")) for p in (args.a, args.b))
     try:
         if isinstance(a, dict) and "predictions" in a and isinstance(b, dict) and "predictions" in b:
             result = compare_predictions(a["predictions"], b["predictions"])
@@ -140,6 +142,14 @@ def cmd_folds(args, overrides) -> int:
     return 0
 
 
+def _fold_scores(data):
+    """A `train folds` output -> {split: UA} (so that two of them pair by fold); anything else unchanged."""
+    if isinstance(data, dict) and "files" in data and isinstance(data.get("ua"), dict):
+        names = ["+".join(s) or f for s, f in zip(data.get("splits") or [], data["files"])] or data["files"]
+        return dict(zip(names, data["ua"]["values"]))
+    return data
+
+
 def _read_json(path: str, what: str):
     from emoexplain.errors import ConfigError
 
@@ -168,6 +178,8 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--manifest", required=True)
     e.add_argument("--split", default="test", help="rows of this split ('*' = all)")
     e.add_argument("--limit", type=int, default=0, help="score only the first N rows (default: all; the report says)")
+    e.add_argument("--generate", type=int, default=0,
+                   help="generate captions for the first N scored rows only (default: all; the report says)")
     e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
     e.set_defaults(func=cmd_eval)
     s = sub.add_parser("from-store", help="fine-tune a checkpoint on the app's corrections")

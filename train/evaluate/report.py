@@ -38,7 +38,8 @@ def coverage(metrics: dict) -> str:
     scope = f"the first {limit} of {total} rows (--limit {limit})" if limit else f"all {total} rows"
     gen = metrics.get("n_generated", 0)
     text = (f"Scored {scope} of split(s) {', '.join(metrics.get('splits') or ['?'])}: {metrics.get('n', 0)} with an "
-            f"emotion reference; captions/transcripts generated for {gen}")
+            f"emotion reference; captions/transcripts generated for {gen}"
+            + (f" (the first {gen}: --generate)" if gen < min(total or 0, limit or total or 0) else ""))
     if metrics.get("n_wer") is not None:
         text += f", {metrics['n_wer']} with a reference transcript (WER)"
     if metrics.get("caption_tokenizer"):
