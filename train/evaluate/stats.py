@@ -54,7 +54,7 @@ def mcnemar(correct_a, correct_b, *, exact: bool | None = None) -> dict:
     if exact:
         return {"b": b, "c": c, "statistic": float(min(b, c)), "p": float(stats.binomtest(b, b + c, 0.5).pvalue),
                 "exact": True}
-    chi2 = (abs(b - c) - 1) ** 2 / (b + c)
+    chi2 = (abs(b - c) - 1) ** 2 / (b + c)  # scipy has no McNemar, and statsmodels is not worth a dependency
     return {"b": b, "c": c, "statistic": float(chi2), "p": float(stats.chi2.sf(chi2, 1)), "exact": False}
 
 
@@ -66,7 +66,11 @@ def ua_scores(refs, hyps) -> np.ndarray:
 
 
 def _ua_along(ref, hyp, axis=-1):
-    """UA of each resample (vectorised over the leading axes of integer-coded arrays)."""
+    """UA of each resample (vectorised over the leading axes of integer-coded arrays).
+
+    Hand-written because scipy's bootstrap calls it with every resample at once; balanced_accuracy_score would
+    take one call per resample (2,000 calls). tests/test_metrics.py checks it against hand-computed UAs.
+    """
     recalls = []
     for k in np.unique(ref):
         in_class = ref == k
