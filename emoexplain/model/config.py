@@ -49,6 +49,9 @@ class ModelConfig:
     bottleneck_hidden: int | None = None
     beta: float = 1e-2                       # best value of the paper's sweep (Table 3)
     use_prosody: bool = False                # beyond the paper: log-F0/voicing/energy into the descriptor branch
+    # False = Table 2 system 4 (no feature disentanglement): one layer-weighted sum straight into the content
+    # adapter, trained in every stage; no VIB, no KL, the descriptor slot stays zeros as in the ASR stage
+    disentangle: bool = True
     # adapters (paper.md 2.3, LLaMA-Omni): concatenate k frames (50 Hz -> 10 Hz), Linear-ReLU-Linear
     adapter_k: int = 5
     adapter_hidden: int = 2048
@@ -78,6 +81,8 @@ class ModelConfig:
             raise ConfigError(f"beta must be >= 0, got {self.beta}.")
         if self.attn_implementation not in ATTENTION:
             raise ConfigError(f"attn_implementation={self.attn_implementation!r}; choose one of {ATTENTION}.")
+        if self.use_prosody and not self.disentangle:
+            raise ConfigError("use_prosody feeds the descriptor branch, which disentangle=false bypasses.")
         from emoexplain.labels import labels
         labels(self.label_set)  # raises UnknownLabel with the allowed names
 

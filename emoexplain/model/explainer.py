@@ -18,7 +18,7 @@ from torch import nn
 
 from emoexplain.errors import ConfigError
 from emoexplain.model.adapter import Adapter
-from emoexplain.model.bottleneck import Bottleneck
+from emoexplain.model.bottleneck import Bottleneck, LayerSum
 from emoexplain.model.config import ASR, EVAL, SER_SED_ASR, STAGE_BRANCHES, STAGES, ModelConfig, seeded
 from emoexplain.model.data import TASKS, ModelLoss, ModelOutput, SpeechBatch, TrainExample
 from emoexplain.model.encoder import EncoderOutput, SpeechEncoder, normalize
@@ -47,10 +47,13 @@ class Explainer(nn.Module):
         d, hid = encoder.hidden_size, config.bottleneck_hidden or encoder.hidden_size
         llm_hidden = llm.get_input_embeddings().weight.shape[1]
         extra = N_FEATURES if config.use_prosody else 0
+        # disentangle=False (Table 2 system 4): the layer sum goes straight to the content adapter
+        content_in = config.latent_dim if config.disentangle else d
         with seeded(config.seed):
-            self.content_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim)
+            self.content_branch = (Bottleneck(encoder.num_layers, d, hid, config.latent_dim) if config.disentangle
+                                   else LayerSum(encoder.num_layers))
             self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
-            self.content_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+            self.content_adapter = Adapter(content_in, config.adapter_hidden, llm_hidden, config.adapter_k)
             self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden,
                                               config.adapter_k)
         self.name, self.version, self.card_markdown = f"emoexplain-{config.name}", "untrained", ""
@@ -67,7 +70,7 @@ class Explainer(nn.Module):
     # --- plumbing ---------------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        return self.content_branch.mu.weight.device
+        return self.content_branch.layer_logits.device  # Bottleneck and LayerSum both have it
 
     def speech_modules(self) -> dict[str, nn.Module]:
         """The trainable speech-side modules by name (what checkpoints store besides LoRA)."""
@@ -98,12 +101,18 @@ class Explainer(nn.Module):
         """
         if stage not in STAGES:
             raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
-        params = [p for branch in STAGE_BRANCHES[stage]
+        params = [p for branch in self._branches(stage)
                   for module in (getattr(self, f"{branch}_branch"), getattr(self, f"{branch}_adapter"))
                   for p in module.parameters()]
         if stage != EVAL:
             params += [p for name, p in self.llm.named_parameters() if "lora_" in name or "modules_to_save" in name]
         return params
+
+    def _branches(self, stage: str) -> tuple[str, ...]:
+        """The branches ``stage`` trains; without disentanglement one speech path serves every stage."""
+        if not self.config.disentangle:
+            return ("content",) if STAGE_BRANCHES[stage] else ()
+        return STAGE_BRANCHES[stage]
 
     def unfreeze(self, stages=(ASR, SER_SED_ASR)) -> list[nn.Parameter]:
         """requires_grad on exactly the union of what ``stages`` train (all else frozen), training mode on;
@@ -182,12 +191,12 @@ class Explainer(nn.Module):
         if self.config.normalize_audio:
             samples = normalize(samples, sample_mask)
         enc = self.encoder(samples, sample_mask)                                   # layers (B, L, F, D)
-        trains = STAGE_BRANCHES[stage]
-        with torch.no_grad() if stage == SER_SED_ASR else contextlib.nullcontext():
+        trains = self._branches(stage)
+        with torch.no_grad() if stage == SER_SED_ASR and self.config.disentangle else contextlib.nullcontext():
             con = self.content_branch(enc.layers, enc.frame_mask, sample=self.training and "content" in trains)
             content, token_mask = self.content_adapter(con.z, enc.frame_mask)      # z (B, F, Z) -> (B, T, H)
         zero = torch.zeros((), device=self.device)
-        if stage == ASR:  # paper 3.5: descriptor tokens set to zero, its branch does not run
+        if stage == ASR or not self.config.disentangle:  # paper 3.5: descriptor tokens zero, branch idle
             return SpeechTokens(content, torch.zeros_like(content), token_mask, con.kl, zero, enc)
         if prosody is None and self.config.use_prosody:
             raise ConfigError("This model uses prosody input: build batches with Explainer.collate "

@@ -2,8 +2,9 @@
 
     python -m emoexplain.model.tiny assets/tiny_backbones
 
-writes ``hubert/`` (a random HubertForCTC with a character CTC vocabulary) and ``llm/`` (a random LLaMA causal
-LM with a byte-level BPE tokenizer trained in memory on caption-like text and a Llama-3-style chat template).
+writes ``hubert/`` (a random HubertForCTC with a character CTC vocabulary), ``llm/`` (a random LLaMA causal
+LM with a byte-level BPE tokenizer trained in memory on caption-like text and a Llama-3-style chat template),
+and ``wavlm/`` + ``wav2vec2/`` (random WavLM / wav2vec2 encoders for the SSL baselines' tiny presets).
 The ``tiny`` preset loads them with ``from_pretrained`` on the folder: the same code path as the hub ids of the
 ``base`` and ``paper`` presets.
 """
@@ -109,9 +110,25 @@ def build_hubert():
         return HubertForCTC(config)
 
 
+def build_ssl_encoder(kind: str):
+    """A random WavLM or wav2vec2 encoder as small as the tiny HuBERT's front end allows (stable layer norm)."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model, WavLMConfig, WavLMModel
+
+    torch.manual_seed(0)
+    sizes = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                 conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+                 feat_extract_norm="layer", do_stable_layer_norm=True, vocab_size=len(CTC_VOCAB))
+    if kind == "wavlm":
+        return WavLMModel(WavLMConfig(num_buckets=32, max_bucket_distance=80, **sizes))
+    return Wav2Vec2Model(Wav2Vec2Config(**sizes))
+
+
 def write(out_dir: str | Path) -> Path:
-    """Write ``hubert/`` and ``llm/`` under ``out_dir`` and return it."""
+    """Write ``hubert/``, ``llm/``, ``wavlm/`` and ``wav2vec2/`` under ``out_dir`` and return it."""
     out = Path(out_dir)
+    for kind in ("wavlm", "wav2vec2"):
+        build_ssl_encoder(kind).save_pretrained(out / kind)
     hubert = build_hubert()
     hubert.save_pretrained(out / "hubert")
     (out / "hubert" / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(CTC_VOCAB)}, indent=0))
