@@ -43,8 +43,12 @@ def cmd_eval(args, overrides) -> int:
 def cmd_from_store(args, overrides) -> int:
     from train.from_store import from_store
 
+    progress = None
+    if args.status_file:
+        from train.rounds.jobs import status_writer
+        progress = status_writer(args.status_file)
     result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, parent_test=args.parent_test,
-                        config_path=args.config, overrides=overrides, out_dir=args.out)
+                        config_path=args.config, overrides=overrides, out_dir=args.out, progress=progress)
     report = result["round"]
     print(json.dumps({"status": report["status"], "reasons": report["reasons"], "checkpoint": result["checkpoint"],
                       "store_run_id": result["run_id"], "steps": {k: report["steps"][k] for k in ("asr", "ser_sed_asr")},
@@ -149,6 +153,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--parent-test", help="manifest whose 'test' rows are the parent's test set (default: its recipe)")
     s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
     s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.add_argument("--status-file", help="keep this JSON file up to date with the round's progress (the app)")
     s.set_defaults(func=cmd_from_store)
     d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")
     d.add_argument("--work", default="runs/demo", help="corpus and run folder")
