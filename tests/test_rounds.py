@@ -141,18 +141,6 @@ def test_the_gate_promotes_only_a_real_improvement_without_forgetting():
     assert decide(_heldout(10, 14), _test(0.66, 0.66), RoundConfig(gate_rule="significant"))[0] == REJECTED
 
 
-def test_evaluation_is_the_eval_path_whatever_stage_training_left(tmp_path):
-    from emoexplain.model import load_explainer
-    from train.rounds.scoring import predict_labels
-
-    explainer = load_explainer(str(DEMO), device="cpu")
-    rows = [{"audio": str(p)} for p in sorted((REPO / "assets" / "examples").glob("*.wav"))]
-    expected = predict_labels(explainer, rows)
-    explainer.set_stage("asr")  # where an alternating block leaves it: descriptor tokens zeroed
-    assert predict_labels(explainer, rows) == expected
-    assert explainer.stage == "asr"  # and the training stage is given back
-
-
 # --- bad input: a clear message, nothing written --------------------------------------------------------------
 def _explanation(label, label_set="iemocap4"):
     probs = {"neutral": 0.4, "happy": 0.2, "angry": 0.2, "sad": 0.2} if label_set == "iemocap4" else {label: 1.0}

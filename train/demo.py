@@ -89,7 +89,7 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
             example["audio"] = str(path.relative_to(Path.cwd()))
     version = time.strftime("synthetic-demo-%Y%m%d")
     explainer = main["result"].explainer
-    explainer.set_stage("eval")
+    explainer.freeze()
     out = Path(out)
     if out.exists():
         shutil.rmtree(out)

@@ -19,10 +19,11 @@ DEFAULT_CONFIG = Path(__file__).resolve().parent / "configs" / "from_store.json"
 
 
 def from_store(db: str, checkpoint: str, *, replay_manifest: str | None = None, parent_test: str | None = None,
-               config_path: str | None = None, overrides=(), out_dir: str | None = None, progress=None) -> dict:
+               config_path: str | None = None, overrides=(), out_dir: str | None = None, progress=None,
+               campaign: str | None = None) -> dict:
     """Run one round; returns {"checkpoint", "run_id", "round"} (train/rounds/run.py)."""
     from train.rounds.run import run_round
 
     return run_round(db, checkpoint, out_dir=out_dir, config_path=config_path or DEFAULT_CONFIG,
                      overrides=overrides, replay_manifest=replay_manifest, parent_test_manifest=parent_test,
-                     progress=progress)
+                     progress=progress, campaign=campaign)

@@ -22,14 +22,17 @@ from emoexplain.errors import RoundError
 
 
 def build(db_path: str | Path, *, min_agreement: float = 0.0, consent_only: bool = True,
-          weights: dict[str, float] | None = None, label_set: str | None = None) -> tuple[list[dict], dict]:
-    """(rows, counts): the store's rows after the filters, and how many rows each filter removed."""
+          weights: dict[str, float] | None = None, label_set: str | None = None,
+          campaign: str | None = None) -> tuple[list[dict], dict]:
+    """(rows, counts): the store's rows after the filters, and how many rows each filter removed.
+    ``campaign``: the consensus rows of that annotation campaign (docs/campaigns.md)."""
     from emoexplain.store import open_store, training_examples
 
     store = open_store(str(db_path))
     try:
         raw = list(training_examples(store, min_agreement=min_agreement or None, consent_only=consent_only,
-                                     annotator_weights=weights, label_set=label_set, require_audio=True))
+                                     annotator_weights=weights, label_set=label_set, require_audio=True,
+                                     campaign=campaign))
     finally:
         store.close()
     return _filter(raw, min_agreement)
@@ -63,7 +66,8 @@ def _filter(raw: list[dict], min_agreement: float) -> tuple[list[dict], dict]:
 
 
 def corrections_for_round(db_path: str | Path, label_set: str, *, min_agreement: float = 0.0,
-                          consent_only: bool = True, weights: dict[str, float] | None = None) -> tuple[list[dict], dict]:
+                          consent_only: bool = True, weights: dict[str, float] | None = None,
+                          campaign: str | None = None) -> tuple[list[dict], dict]:
     """(rows in the parent's ``label_set``, counts), or a RoundError saying why the store cannot feed a round."""
     from emoexplain.errors import StoreError
     from emoexplain.store import open_store, training_examples
@@ -80,7 +84,7 @@ def corrections_for_round(db_path: str | Path, label_set: str, *, min_agreement:
         n_judgements = store.read("SELECT count(*) AS n FROM judgements")[0]["n"]
         everything = training_examples(store, consent_only=False, require_audio=False)
         kept = training_examples(store, min_agreement=min_agreement or None, consent_only=consent_only,
-                                 annotator_weights=weights, require_audio=True)
+                                 annotator_weights=weights, require_audio=True, campaign=campaign)
     finally:
         store.close()
     if n_judgements == 0:

@@ -45,7 +45,7 @@ def load_configs(config_path=None, overrides=()):
 
 def run_round(db: str, checkpoint: str, *, out_dir: str | None = None, config_path: str | None = None,
               overrides=(), replay_manifest: str | None = None, parent_test_manifest: str | None = None,
-              progress=None) -> dict:
+              progress=None, campaign: str | None = None) -> dict:
     """Run one round; returns {"checkpoint", "run_id", "round"} (``round`` = round.json)."""
     from emoexplain.errors import RoundError
     from emoexplain.model import load_explainer
@@ -57,9 +57,9 @@ def run_round(db: str, checkpoint: str, *, out_dir: str | None = None, config_pa
     t0, seconds, warnings = time.perf_counter(), {}, []
     train_cfg, round_cfg = load_configs(config_path, overrides)
     # 1. checks first: nothing is written unless store, parent and configs are usable
-    parent = load_explainer(checkpoint, device="cpu")
+    parent = load_explainer(checkpoint)
     corrected, counts = corrections_for_round(db, parent.label_set, min_agreement=train_cfg.min_agreement,
-                                              consent_only=train_cfg.consent_only)
+                                              consent_only=train_cfg.consent_only, campaign=campaign)
     corrected = [{**r, "weight": 1.0} for r in corrected]  # every correction once per epoch (plan.py)
     k_replay = int(round(train_cfg.replay_fraction * len(corrected)))
     round_schedule(train_cfg, len(corrected) + k_replay)  # refuses a schedule that never reaches ser_sed_asr
@@ -184,7 +184,7 @@ def _train(checkpoint, rows, cfg, run_dir: Path, *, save: bool):
 
     cfg = dataclasses.replace(round_schedule(cfg, len(rows)), out_dir=str(run_dir), eval_every_epoch=False,
                               save_every=10 ** 9)  # no resumable state: a round restarts from its parent
-    result = fit(cfg, train_rows=rows, eval_rows=[], explainer=load_explainer(checkpoint, device="cpu"),
+    result = fit(cfg, train_rows=rows, eval_rows=[], explainer=load_explainer(checkpoint),
                  save_final=save)
     steps = {stage: int(result.progress.stage_steps.get(stage, 0)) for stage in STAGES}
     print(f"[round] steps per stage: {steps} over {len(rows)} rows", flush=True)
@@ -220,7 +220,7 @@ def _save(candidate, run_dir: Path, report, parent, data, train_cfg) -> Path:
     from emoexplain.model import save_checkpoint
 
     folder = run_dir / "checkpoint"
-    candidate.set_stage("eval")
+    candidate.freeze()
     save_checkpoint(candidate, folder, metrics=store_metrics(report), train_config=train_cfg.to_dict(),
                     card=card(report, parent.card_markdown), version=report["version"])
     # the child is judged on its parent's test set again and replays the parent's data in its next round
