@@ -48,9 +48,13 @@ def _load_model(checkpoint: str):
 def cmd_from_store(args, overrides) -> int:
     from train.from_store import from_store
 
+    progress = None
+    if args.status_file:
+        from train.rounds.jobs import status_writer
+        progress = status_writer(args.status_file)
     result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, parent_test=args.parent_test,
                         config_path=args.config, overrides=overrides, out_dir=args.out,
-                        campaign=args.campaign)
+                        campaign=args.campaign, progress=progress)
     report = result["round"]
     print(json.dumps({"status": report["status"], "reasons": report["reasons"], "checkpoint": result["checkpoint"],
                       "store_run_id": result["run_id"], "steps": {k: report["steps"][k] for k in ("asr", "ser_sed_asr")},
@@ -195,6 +199,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--parent-test", help="manifest whose 'test' rows are the parent's test set (default: its recipe)")
     s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
     s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.add_argument("--status-file", help="keep this JSON file up to date with the round's progress (the app)")
     s.add_argument("--campaign", help="train on this annotation campaign's consensus (docs/campaigns.md)")
     s.set_defaults(func=cmd_from_store)
     d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")
