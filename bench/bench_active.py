@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -213,14 +214,22 @@ def measure(store, name: str, truth: dict) -> dict:
             majority.append(emotion["majority"]["value"] == truth[clip["name"]])
         if emotion["dawid_skene"]:
             ds.append(emotion["dawid_skene"]["value"] == truth[clip["name"]])
-    quality = [q for q in C.quality(store, name)]
-    loo = sorted(quality, key=lambda q: (q["leave_one_out"]["agreement"] if q["leave_one_out"]["n"] else 2))
-    skill = sorted(quality, key=lambda q: q["dawid_skene_skill"] if q["dawid_skene_skill"] is not None else 2)
+    quality = C.quality(store, name)
+    loo = {q["annotator"]: q["leave_one_out"]["agreement"] for q in quality}
+    skill = {q["annotator"]: q["dawid_skene_skill"] for q in quality}
     return {"clips": len(majority), "majority_acc": sum(majority) / len(majority) if majority else float("nan"),
             "ds_acc": sum(ds) / len(ds) if ds else float("nan"),
-            "bad_rank_loo": 1 + [q["annotator"] for q in loo].index("bad"),
-            "bad_rank_ds": 1 + [q["annotator"] for q in skill].index("bad"),
+            "bad_rank_loo": rank_of("bad", loo), "bad_rank_ds": rank_of("bad", skill),
             "mean_entropy": statistics.fmean(c["model"]["entropy"] for c in status["clips"] if c["judgements"])}
+
+
+def rank_of(who: str, scores: dict) -> float:
+    """``who``'s rank from the lowest score (1 = lowest; ties share the middle rank; no score ranks last)."""
+    worst = 2.0
+    mine = scores.get(who)
+    mine = worst if mine is None else mine
+    others = [worst if v is None else v for k, v in scores.items() if k != who]
+    return 1 + sum(v < mine for v in others) + 0.5 * sum(v == mine for v in others)
 
 
 def heldout_ua(checkpoint: str, rows: list[dict]) -> float:
@@ -256,19 +265,20 @@ def active(args) -> None:
     pool, heldout, replay = corpora(work, args.pool, args.heldout, args.replay)
     truth = {r["audio"]: r["emotion"] for r in pool}
     pool_manifest = work / "pool.jsonl"
-    pool_manifest.write_text("".join(json.dumps({"audio": r["audio"]}) + "\n" for r in pool))
+    pool_manifest.write_text("".join(json.dumps({"audio": r["audio"], "transcript": r["transcript"]}) + "\n"
+                                     for r in pool))
     print(f"corpora: {len(pool)} pool, {len(heldout)} held-out, replay {replay} ({time.perf_counter() - t0:.0f} s)")
     explainer = load_explainer(DEMO, device="cpu")
     parent_ua = heldout_ua(DEMO, heldout)
     table = {}
     for seed in range(args.seeds):
         store_dir = work / f"store-{seed}"
+        shutil.rmtree(store_dir, ignore_errors=True)  # a fresh queue each run; the corpora are reused
         store = open_store(store_dir / "emoexplain.db")
         for order in ("entropy", "random"):
-            name = f"{order}"
-            if not store.read("SELECT 1 FROM campaigns WHERE name = ?", [name]):
-                C.create_campaign(store, name, pool_manifest, per_clip=args.overlap, label_set="iemocap4",
-                                  owner="bench", order=order)
+            name = order
+            C.create_campaign(store, name, pool_manifest, per_clip=args.overlap, label_set="iemocap4",
+                              owner="bench", order=order)
             t1 = time.perf_counter()
             assert C.analyse_campaign(store, name, explainer=explainer, generate=False).wait()["error"] is None
             print(f"seed {seed} {order}: analysed in {time.perf_counter() - t1:.0f} s", flush=True)

@@ -119,9 +119,9 @@ def _insert(store: Store, *, kept, **campaign) -> int:
                  campaign["consent"], campaign["folder"], campaign["source"], created])
             campaign_id = cursor.lastrowid
             db.conn.executemany(
-                "INSERT INTO campaign_items (campaign_id, name, audio_path, state, gold_emotion, created_at)"
-                " VALUES (?, ?, ?, 'pending', ?, ?)",
-                [(campaign_id, clip.name, relative, clip.gold, created) for clip, relative in kept])
+                "INSERT INTO campaign_items (campaign_id, name, audio_path, state, gold_emotion, transcript, created_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                [(campaign_id, clip.name, relative, clip.gold, clip.transcript, created) for clip, relative in kept])
             return campaign_id
     except sqlite3.IntegrityError as e:  # a campaign of that name was created meanwhile
         raise CampaignError(f"A campaign named {campaign['name']!r} exists already ({e}); choose another name.")
