@@ -32,11 +32,27 @@ def cmd_eval(args, overrides) -> int:
     rows = read_manifest(args.manifest, split=args.split)
     if args.limit:
         rows = rows[: args.limit]
+    if args.probe:
+        return _eval_probes(explainer, rows, args)
     metrics = evaluate_explainer(explainer, rows, generate_max=args.generate, keep_predictions=True)
     out = Path(args.out or Path(args.checkpoint) / "eval")
     path = write_report(metrics, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]")
     print(f"report: {path}")
     print(json.dumps({k: v for k, v in metrics.items() if isinstance(v, (int, float))}, indent=2))
+    return 0
+
+
+def _eval_probes(explainer, rows, args) -> int:
+    """``eval --probe``: counterfactual probes and faithfulness over the manifest (train/evaluate/probes.py)."""
+    from train.evaluate.probes import evaluate_probes, resolve_associations, write_probe_report
+
+    table, source = resolve_associations(explainer, args.checkpoint, args.associations)
+    result = evaluate_probes(explainer, rows[: args.probe_clips], associations=table)
+    out = Path(args.out or Path(args.checkpoint) / "eval")
+    path = write_probe_report(result, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]",
+                              source=source)
+    print(f"report: {path}")
+    print(json.dumps({k: v for k, v in result["corpus"].items() if k != "by_probe"}, indent=2))
     return 0
 
 
@@ -136,6 +152,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--limit", type=int, default=0)
     e.add_argument("--generate", type=int, default=64, help="captions to generate (for WER/SED/BLEU)")
     e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
+    e.add_argument("--probe", action="store_true", help="counterfactual probes + faithfulness instead (docs/probes.md)")
+    e.add_argument("--probe-clips", type=int, default=100, help="with --probe: clips to probe")
+    e.add_argument("--associations", help="with --probe: label-descriptor table JSON, or a manifest (its train split)")
     e.set_defaults(func=cmd_eval)
     s = sub.add_parser("from-store", help="fine-tune a checkpoint on the app's corrections")
     s.add_argument("--db", required=True)
