@@ -2,7 +2,7 @@
 
     layers (B, L, F, D) --softmax layer weights--> (B, F, D) [++ prosody (B, F, 3)]
         --Linear-GELU-Linear-GELU--> (B, F, H) --> mu (B, F, Z), var = softplus(.) (B, F, Z)
-    z = mu + sqrt(var) * eps while training, z = mu at eval; KL(N(mu, var) || N(0, I)) per frame, averaged over
+    z = mu + sqrt(var) * eps when sampling (training this branch), else z = mu; KL(N(mu, var) || N(0, I)) per frame, averaged over
     real frames.
 """
 
@@ -43,13 +43,17 @@ class Bottleneck(nn.Module):
         self.var = nn.Linear(hidden, latent)
 
     def forward(self, layers: torch.Tensor, frame_mask: torch.Tensor,
-                extra: torch.Tensor | None = None) -> BottleneckOutput:
-        """layers (B, L, F, D), frame_mask (B, F), extra (B, F, E) or None -> BottleneckOutput."""
+                extra: torch.Tensor | None = None, *, sample: bool | None = None) -> BottleneckOutput:
+        """layers (B, L, F, D), frame_mask (B, F), extra (B, F, E) or None -> BottleneckOutput.
+
+        ``sample``: draw z = mu + sigma * eps (None: when in training mode); the Explainer decides per stage.
+        """
         weights = torch.softmax(self.layer_logits, dim=0).to(layers.dtype)
         x = torch.einsum("l,blfd->bfd", weights, layers).to(self.mu.weight.dtype)    # (B, F, D)
         if self.extra_dim:
             x = torch.cat([x, extra.to(x.dtype)], dim=-1)                             # (B, F, D + E)
         h = self.mlp(x)                                                               # (B, F, H)
         mu, var = self.mu(h), F.softplus(self.var(h))                                 # (B, F, Z) each
-        z = mu + torch.sqrt(var) * torch.randn_like(mu) if self.training else mu
+        sample = self.training if sample is None else sample
+        z = mu + torch.sqrt(var) * torch.randn_like(mu) if sample else mu
         return BottleneckOutput(z, mu, var, gaussian_kl(mu, var, frame_mask))

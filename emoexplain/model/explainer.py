@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ from torch import nn
 from emoexplain.errors import ConfigError
 from emoexplain.model.adapter import Adapter
 from emoexplain.model.bottleneck import Bottleneck
-from emoexplain.model.config import STAGES, ModelConfig
+from emoexplain.model.config import ASR, EVAL, SER_SED_ASR, STAGE_BRANCHES, STAGES, ModelConfig
 from emoexplain.model.data import TASKS, ModelLoss, ModelOutput, SpeechBatch, TrainExample
 from emoexplain.model.encoder import EncoderOutput, SpeechEncoder, normalize
 from emoexplain.model.llm import prompt_ids, stop_token_ids
@@ -59,8 +60,7 @@ class Explainer(nn.Module):
         self._label_ids = [self._label_continuation(label) for label in self.labels]
         self._stop_ids = stop_token_ids(llm, tokenizer)
         self._ctc_vocab = None
-        self.stage = "eval"
-        self.set_stage("eval")
+        self.freeze()
 
     # --- plumbing ---------------------------------------------------------------------------------------------
     @property
@@ -81,8 +81,13 @@ class Explainer(nn.Module):
         return whole[len(prefix):] if whole[:len(prefix)] == prefix else self._ids(f" {label}.")
 
     # --- stages -----------------------------------------------------------------------------------------------
-    def set_stage(self, stage: str):
-        """Set requires_grad for a training stage (paper.md 5); LoRA (and modules_to_save) train in all but eval.
+    # A stage is an argument of ``forward`` / ``encode_speech`` / ``collate``, never state kept on the model:
+    # inference (predict, score_labels, generate, label_log_likelihoods) always runs the full eval path, whatever
+    # stage a training loop used last. requires_grad is set once for every stage a run visits (``unfreeze``), so
+    # one DDP wrapper and one optimizer hold every parameter any stage trains; a branch a stage does not train
+    # gets no gradient in it (not run, or run under no_grad), and AdamW skips parameters without a gradient.
+    def stage_parameters(self, stage: str) -> list[nn.Parameter]:
+        """The parameters ``stage`` trains (paper.md 5): its branches + their adapters, and LoRA unless eval.
 
         asr:          content branch + adapter + LoRA; descriptor tokens are zeros (paper 3.5)
         ser_sed_asr:  descriptor branch + adapter + LoRA; content branch frozen (and deterministic, z = mu)
@@ -91,26 +96,36 @@ class Explainer(nn.Module):
         """
         if stage not in STAGES:
             raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
-        self.stage = stage
+        params = [p for branch in STAGE_BRANCHES[stage]
+                  for module in (getattr(self, f"{branch}_branch"), getattr(self, f"{branch}_adapter"))
+                  for p in module.parameters()]
+        if stage != EVAL:
+            params += [p for name, p in self.llm.named_parameters() if "lora_" in name or "modules_to_save" in name]
+        return params
+
+    def unfreeze(self, stages=(ASR, SER_SED_ASR)) -> list[nn.Parameter]:
+        """requires_grad on exactly the union of what ``stages`` train (all else frozen), training mode on;
+        returns those parameters (what the optimizer and a DDP wrapper must hold)."""
+        seen, params = set(), []
+        for stage in stages:
+            for p in self.stage_parameters(stage):
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
         self.requires_grad_(False)
-        trained = {"asr": ("content",), "ser_sed_asr": ("descriptor",), "joint": ("content", "descriptor"),
-                   "eval": ()}[stage]
-        for branch in trained:
-            getattr(self, f"{branch}_branch").requires_grad_(True)
-            getattr(self, f"{branch}_adapter").requires_grad_(True)
-        if stage != "eval":
-            for name, p in self.llm.named_parameters():
-                if "lora_" in name or "modules_to_save" in name:
-                    p.requires_grad_(True)
-        self.train(stage != "eval")
-        return self
+        for p in params:
+            p.requires_grad_(True)
+        self.train(bool(params))
+        return params
+
+    def freeze(self) -> "Explainer":
+        """Nothing trains; eval mode (no dropout). What a loaded or saved model is in."""
+        self.requires_grad_(False)
+        return self.train(False)
 
     def train(self, mode: bool = True):
         super().train(mode)
-        self.encoder.train(False)
-        for module in self.speech_modules().values():  # frozen modules stay deterministic
-            if not any(p.requires_grad for p in module.parameters()):
-                module.train(False)
+        self.encoder.train(False)  # HuBERT is frozen: never dropout, never SpecAugment masking
         return self
 
     # --- batches ------------------------------------------------------------------------------------------------
@@ -122,9 +137,9 @@ class Explainer(nn.Module):
         mask = torch.arange(samples.shape[1])[None] < torch.tensor(lengths)[:, None]
         return samples, mask
 
-    def _prosody(self, samples_list, max_len: int, tracks=None) -> torch.Tensor | None:
+    def _prosody(self, samples_list, max_len: int, tracks=None, *, stage: str = EVAL) -> torch.Tensor | None:
         # the ASR stage never runs the descriptor branch (paper 3.5), so its F0/energy track would be thrown away
-        if not self.config.use_prosody or self.stage == "asr":
+        if not self.config.use_prosody or stage == ASR:
             return None
         n_max = int(self.encoder.num_frames(torch.tensor(max_len)))
         out = torch.zeros(len(samples_list), n_max, N_FEATURES)
@@ -134,8 +149,8 @@ class Explainer(nn.Module):
                                                            track=tracks[i] if tracks else None))
         return out
 
-    def collate(self, examples: list[TrainExample]) -> SpeechBatch:
-        """Pad samples, compute prosody (if configured) and tokenise targets + end-of-turn."""
+    def collate(self, examples: list[TrainExample], *, stage: str = EVAL) -> SpeechBatch:
+        """Pad samples, compute prosody (if configured; not for the ASR stage) and tokenise targets + end-of-turn."""
         for ex in examples:
             if ex.task not in TASKS:
                 raise ConfigError(f"Unknown task {ex.task!r}; choose one of {list(TASKS)}.")
@@ -146,30 +161,42 @@ class Explainer(nn.Module):
         for i, t in enumerate(targets):
             target_ids[i, : len(t)] = torch.tensor(t)
         target_mask = torch.arange(width)[None] < torch.tensor([len(t) for t in targets])[:, None]
-        return SpeechBatch(samples, mask, self._prosody([ex.samples for ex in examples], samples.shape[1]),
+        return SpeechBatch(samples, mask, self._prosody([ex.samples for ex in examples], samples.shape[1],
+                                                        stage=stage),
                            tuple(ex.task for ex in examples), target_ids, target_mask)
 
     # --- speech side ---------------------------------------------------------------------------------------------
     def encode_speech(self, samples: torch.Tensor, sample_mask: torch.Tensor,
-                      prosody: torch.Tensor | None = None) -> SpeechTokens:
-        """samples (B, S), sample_mask (B, S), prosody (B, F, 3) | None -> SpeechTokens with T = F // k."""
+                      prosody: torch.Tensor | None = None, *, stage: str = EVAL) -> SpeechTokens:
+        """samples (B, S), sample_mask (B, S), prosody (B, F, 3) | None -> SpeechTokens with T = F // k.
+
+        ``stage`` eval (the default, what inference uses): both branches, z = mu. In a training stage a branch it
+        trains samples z (in training mode); one it does not train is skipped (the descriptor branch in asr:
+        zero tokens, paper 3.5) or run under no_grad with z = mu (the content branch in ser_sed_asr).
+        """
+        if stage not in STAGES:
+            raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
         samples, sample_mask = samples.to(self.device), sample_mask.to(self.device)
         if self.config.normalize_audio:
             samples = normalize(samples, sample_mask)
         enc = self.encoder(samples, sample_mask)                                   # layers (B, L, F, D)
-        con = self.content_branch(enc.layers, enc.frame_mask)                      # z (B, F, Z)
-        content, token_mask = self.content_adapter(con.z, enc.frame_mask)          # (B, T, H)
+        trains = STAGE_BRANCHES[stage]
+        with torch.no_grad() if stage == SER_SED_ASR else contextlib.nullcontext():
+            con = self.content_branch(enc.layers, enc.frame_mask, sample=self.training and "content" in trains)
+            content, token_mask = self.content_adapter(con.z, enc.frame_mask)      # z (B, F, Z) -> (B, T, H)
         zero = torch.zeros((), device=self.device)
-        if self.stage == "asr":  # paper 3.5: descriptor tokens set to zero, its branch does not run
+        if stage == ASR:  # paper 3.5: descriptor tokens set to zero, its branch does not run
             return SpeechTokens(content, torch.zeros_like(content), token_mask, con.kl, zero, enc)
         if prosody is None and self.config.use_prosody:
-            raise ConfigError("This model uses prosody input: build batches with Explainer.collate.")
-        des = self.descriptor_branch(enc.layers, enc.frame_mask,
-                                     None if prosody is None else prosody.to(self.device))
+            raise ConfigError("This model uses prosody input: build batches with Explainer.collate "
+                              f"(stage={stage!r}).")
+        des = self.descriptor_branch(enc.layers, enc.frame_mask, None if prosody is None else prosody.to(self.device),
+                                     sample=self.training and "descriptor" in trains)
         descriptor, _ = self.descriptor_adapter(des.z, enc.frame_mask)            # (B, T, H)
         return SpeechTokens(content, descriptor, token_mask, con.kl, des.kl, enc)
 
     def _speech_for(self, samples_list, tracks=None) -> SpeechTokens:
+        """The eval path for raw clips (inference)."""
         samples, mask = self._pad_samples(samples_list)
         return self.encode_speech(samples, mask, self._prosody(samples_list, samples.shape[1], tracks))
 
@@ -199,18 +226,19 @@ class Explainer(nn.Module):
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
         return embeds, mask, positions, labels
 
-    def forward(self, batch: SpeechBatch) -> ModelLoss:
-        """Teacher-forced loss: token cross-entropy on the answer + beta * KL of the branch(es) being trained."""
+    def forward(self, batch: SpeechBatch, stage: str) -> ModelLoss:
+        """Teacher-forced loss in ``stage``: token cross-entropy on the answer + beta * KL of the branch(es) that
+        stage trains (both in eval and joint). Build ``batch`` with ``collate(..., stage=stage)``."""
         batch = batch.to(self.device)
-        speech = self.encode_speech(batch.samples, batch.sample_mask, batch.prosody)
+        speech = self.encode_speech(batch.samples, batch.sample_mask, batch.prosody, stage=stage)
         answers = [row[m].tolist() for row, m in zip(batch.target_ids, batch.target_mask)]
         embeds, mask, positions, labels = self._sequences(speech, batch.tasks, answers, loss_on_answer=True,
                                                           left_pad=False)
         logits = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions).logits
         llm_loss = nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
                                                ignore_index=IGNORE)
-        kl = {"asr": speech.kl_content, "ser_sed_asr": speech.kl_descriptor}.get(
-            self.stage, speech.kl_content + speech.kl_descriptor)
+        kl = {ASR: speech.kl_content, SER_SED_ASR: speech.kl_descriptor}.get(
+            stage, speech.kl_content + speech.kl_descriptor)
         return ModelLoss(llm_loss + self.config.beta * kl, llm_loss, speech.kl_content, speech.kl_descriptor)
 
     # --- label scoring ---------------------------------------------------------------------------------------------
@@ -220,7 +248,8 @@ class Explainer(nn.Module):
         One forward of the prompt followed by all labels' tokens under a tree attention mask: the prompt
         (hundreds of tokens) is computed once, shared by every label, and never recomputed per label.
         """
-        return self._score(speech)[0]
+        with _eval_mode(self):
+            return self._score(speech)[0]
 
     def _score(self, speech: SpeechTokens, *, keep_prefix: bool = False):
         """(label log-likelihoods (B, n_labels), the prompt + "Emotion:" KV cache if ``keep_prefix`` else None).
@@ -299,12 +328,12 @@ class Explainer(nn.Module):
             extra = {"past_key_values": past_key_values}
         else:
             extra = {}
-        new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, do_sample=False, num_beams=num_beams,
-                                **extra,
-                                max_new_tokens=max_new_tokens or self.config.max_new_tokens,
-                                min_new_tokens=min_new_tokens or None,
-                                eos_token_id=self._stop_ids, pad_token_id=self.tokenizer.pad_token_id,
-                                temperature=None, top_p=None, top_k=None)
+        with _eval_mode(self):  # no LoRA dropout, whatever mode a training loop left the model in
+            new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, do_sample=False, num_beams=num_beams,
+                                    **extra, max_new_tokens=max_new_tokens or self.config.max_new_tokens,
+                                    min_new_tokens=min_new_tokens or None, eos_token_id=self._stop_ids,
+                                    pad_token_id=self.tokenizer.pad_token_id, temperature=None, top_p=None,
+                                    top_k=None)
         return [self.tokenizer.decode(list(f) + row.tolist(), skip_special_tokens=True).strip()
                 for f, row in zip(forced, new)]
 
