@@ -5,7 +5,7 @@ import pytest
 
 from emoexplain.acoustics import energy_track, frame_track
 from emoexplain.pitch import synthesize_voice
-from emoexplain.probe import _frame_shift_st, tempo_ratio
+from emoexplain.probes import _frame_shift_st, tempo_ratio
 from emoexplain.resynth import pitch_marks, psola
 
 SR = 16000

@@ -30,6 +30,8 @@ def cmd_eval(args, overrides) -> int:
 
     explainer = _load_model(args.checkpoint)
     rows = read_manifest(args.manifest, split=args.split)
+    if args.probe:
+        return _eval_probes(explainer, rows[: args.limit] if args.limit else rows, args)
     metrics = evaluate_explainer(explainer, rows, limit=args.limit or None, generate_max=args.generate or None,
                                  keep_predictions=True)
     out = Path(args.out or Path(args.checkpoint) / "eval")
@@ -42,7 +44,21 @@ def cmd_eval(args, overrides) -> int:
 def _load_model(checkpoint: str):
     from train import systems
 
-    return systems.load(checkpoint, device="cpu")
+    return systems.load(checkpoint)
+
+
+def _eval_probes(explainer, rows, args) -> int:
+    """``eval --probe``: counterfactual probes and faithfulness over the manifest (train/evaluate/probes.py)."""
+    from train.evaluate.probes import evaluate_probes, resolve_associations, write_probe_report
+
+    table, source = resolve_associations(explainer, args.checkpoint, args.associations)
+    result = evaluate_probes(explainer, rows[: args.probe_clips], associations=table)
+    out = Path(args.out or Path(args.checkpoint) / "eval")
+    path = write_probe_report(result, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]",
+                              source=source)
+    print(f"report: {path}")
+    print(json.dumps({k: v for k, v in result["corpus"].items() if k != "by_probe"}, indent=2))
+    return 0
 
 
 def cmd_from_store(args, overrides) -> int:
@@ -190,6 +206,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--generate", type=int, default=0,
                    help="generate captions for the first N scored rows only (default: all; the report says)")
     e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
+    e.add_argument("--probe", action="store_true", help="counterfactual probes + faithfulness instead (docs/probes.md)")
+    e.add_argument("--probe-clips", type=int, default=100, help="with --probe: clips to probe")
+    e.add_argument("--associations", help="with --probe: label-descriptor table JSON, or a manifest (its train split)")
     e.set_defaults(func=cmd_eval)
     s = sub.add_parser("from-store", help="one round on the app's corrections: train, judge on held-out clips, "
                                           "promote or reject (--round.key=value: split and gate settings)")

@@ -57,8 +57,8 @@ def save(model, folder, **kwargs):
 
 
 def load(folder, *, device=None):
-    # device None: the model's default (the GPU in bfloat16 when there is one)
-    """An explainer or SSL-baseline checkpoint folder (its config.json says which)."""
+    """An explainer or SSL-baseline checkpoint folder (its config.json says which); device None: the model's
+    default (the GPU in bfloat16 when there is one)."""
     from emoexplain.model.ssl_baseline import is_ssl_checkpoint, load_ssl_baseline
 
     if is_ssl_checkpoint(folder):
