@@ -18,11 +18,11 @@ from emoexplain.text import normalize_word
 __all__ = ["Explanation", "explain", "disagreements", "timed_emphasis"]
 
 
-def disagreements(model: dict[str, str], measured) -> tuple[Disagreement, ...]:
-    """Descriptor names where the model's word differs from the measured word (both kept, nothing hidden)."""
-    measured_words = {d.name: d.value for d in measured}
-    return tuple(Disagreement(name, word, measured_words[name]) for name, word in sorted(model.items())
-                 if name in measured_words and measured_words[name] != word)
+def disagreements(model: dict[str, str], measured: dict[str, str]) -> tuple[Disagreement, ...]:
+    """Descriptor names where the model's word differs from the measured word (both kept, nothing hidden).
+    ``model`` and ``measured`` map descriptor names to words."""
+    return tuple(Disagreement(name, word, measured[name]) for name, word in sorted(model.items())
+                 if name in measured and measured[name] != word)
 
 
 def timed_emphasis(emphasis, timings: tuple[WordTiming, ...]) -> tuple[StressedWord, ...]:
@@ -67,7 +67,7 @@ def explain(audio, explainer=None, *, max_seconds: float = 30.0, generate: bool 
         emotion=Emotion(out.label, dict(out.probabilities), explainer.label_set),
         transcript=out.transcript, caption=out.caption,
         descriptors=DescriptorReport(model=dict(out.descriptors), measured=measured,
-                                     disagreements=disagreements(out.descriptors, measured),
+                                     disagreements=disagreements(out.descriptors, {d.name: d.value for d in measured}),
                                      emphasis=timed_emphasis(out.emphasis, timings)),
         words=timings, model=ModelRef(str(explainer.name), str(explainer.version)),
         acoustics=Acoustics.from_dict(profile.to_dict()), warnings=tuple(warnings),

@@ -157,14 +157,13 @@ def synthesize_voice(f0_hz: np.ndarray, sample_rate: int = SAMPLE_RATE, hop_s: f
 
 # --- model -------------------------------------------------------------------------------------------------
 def overfit(explainer, examples, *, steps: int, lr: float = 1e-2, stage: str = "joint"):
-    """A few AdamW steps on one fixed batch (tests and smoke checks: proves the model can learn); ends in eval."""
+    """A few AdamW steps on one fixed batch (tests and smoke checks: proves the model can learn); ends frozen."""
     import torch
 
-    batch = explainer.collate(list(examples))
-    explainer.set_stage(stage)
-    optim = torch.optim.AdamW([p for p in explainer.parameters() if p.requires_grad], lr=lr)
+    batch = explainer.collate(list(examples), stage=stage)
+    optim = torch.optim.AdamW(explainer.unfreeze([stage]), lr=lr)
     for _ in range(steps):
         optim.zero_grad()
-        explainer(batch).loss.backward()
+        explainer(batch, stage=stage).loss.backward()
         optim.step()
-    return explainer.set_stage("eval")
+    return explainer.freeze()

@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 
 from emoexplain.audio import samples_sha256
-from train.data import folder, iemocap, manifest, meld, speechcraft
+from train.data import emosec, folder, iemocap, manifest, meld, speechcraft
 
 
 def _wav(path, seconds=1.0, f0=150.0):
@@ -106,6 +106,37 @@ def test_speechcraft_json_and_jsonl(tmp_path):
     jl.write_text(json.dumps({"key": "POD0000_0001", "emotion": "sad", "text": "hi"}) + "\n")
     rows, _ = speechcraft.build(jl, tmp_path / "audio")
     assert rows[0]["transcript"] == "hi" and rows[0]["emotion"] == "sad"
+
+
+def test_emosec_reads_the_secap_release_layout(tmp_path, capsys):
+    # SECap's dataset/: Kaldi wav.scp + text.txt (space or tab after the id) + fid2captions.json, wav paths
+    # relative to the repository root
+    data = tmp_path / "SECap" / "dataset"
+    _wav(data / "wav" / "tx_emotion_00201000015.wav")
+    _wav(data / "wav" / "tx_emulate_00_060_0001_000030.wav")
+    (data / "wav.scp").write_text("tx_emotion_00201000015 dataset/wav/tx_emotion_00201000015.wav\n"
+                                  "tx_emulate_00_060_0001_000030 dataset/wav/tx_emulate_00_060_0001_000030.wav\n"
+                                  "tx_gone dataset/wav/tx_gone.wav\n")
+    (data / "text.txt").write_text("tx_emotion_00201000015 一年又一年,一日复一日。 \n"
+                                   "tx_emulate_00_060_0001_000030\t太正确了，训练有素。\n")
+    (data / "fid2captions.json").write_text(json.dumps({"tx_emotion_00201000015": "悲伤逆流成河",
+                                                        "tx_emulate_00_060_0001_000030": ["心情畅快", "语气坚定"],
+                                                        "tx_gone": "x"}, ensure_ascii=False))
+    rows, counts = emosec.build(data)
+    assert counts == {"no_audio": 1, "no_caption": 0} and len(rows) == 2
+    first, second = rows
+    assert first["caption"] == "悲伤逆流成河" and first["emotion"] is None and first["split"] == "test"
+    assert first["meta"]["transcript"] == "一年又一年,一日复一日。" and first["transcript"] is None
+    assert second["meta"]["captions"] == ["心情畅快", "语气坚定"] and second["meta"]["id"].startswith("tx_emulate")
+    english = tmp_path / "en.json"
+    english.write_text(json.dumps({"tx_emotion_00201000015": "Sorrow flows like a river."}))
+    rows, counts = emosec.build(data, captions=english)
+    assert [r["caption"] for r in rows] == ["Sorrow flows like a river."] and counts["no_caption"] == 2
+    with pytest.raises(manifest.ManifestError, match="dataset/"):
+        emosec.build(tmp_path)
+    from train.__main__ import main
+    assert main(["prepare", "emosec", "--root", str(data), "--out-dir", str(tmp_path / "m"), "--no-measure"]) == 0
+    assert len(manifest.read_manifest(tmp_path / "m" / "manifest.jsonl")) == 2
 
 
 def test_folder_layouts(tmp_path):

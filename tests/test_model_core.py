@@ -28,7 +28,6 @@ def batch(explainer):
 
 
 def test_shapes_through_the_stack(explainer):
-    explainer.set_stage("eval")
     b = batch(explainer)
     assert b.samples.shape == (2, 27200) and b.sample_mask.sum(-1).tolist() == [16000, 27200]
     speech = explainer.encode_speech(b.samples, b.sample_mask)
@@ -43,8 +42,8 @@ def test_shapes_through_the_stack(explainer):
 
 @pytest.mark.parametrize("stage", ["asr", "ser_sed_asr", "joint", "eval"])
 def test_forward_in_every_stage(explainer, stage):
-    explainer.set_stage(stage)
-    out = explainer(batch(explainer))
+    explainer.unfreeze([stage])
+    out = explainer(batch(explainer), stage=stage)
     assert out.loss.ndim == 0 and torch.isfinite(out.loss)
     assert out.kl_content >= 0 and out.kl_descriptor >= 0
     expected_kl = {"asr": out.kl_content, "ser_sed_asr": out.kl_descriptor}.get(stage, out.kl_content +
@@ -52,15 +51,33 @@ def test_forward_in_every_stage(explainer, stage):
     assert torch.allclose(out.loss, out.llm_loss + 1e-2 * expected_kl)
     if stage == "asr":
         assert out.kl_descriptor == 0  # the descriptor branch does not run: its tokens are zeros
-    explainer.set_stage("eval")
+    explainer.freeze()
 
 
 def test_asr_stage_zeroes_descriptor_tokens(explainer):
     b = batch(explainer)
-    explainer.set_stage("asr")
-    assert torch.count_nonzero(explainer.encode_speech(b.samples, b.sample_mask).descriptor) == 0
-    explainer.set_stage("eval")
-    assert torch.count_nonzero(explainer.encode_speech(b.samples, b.sample_mask).descriptor) > 0
+    assert torch.count_nonzero(explainer.encode_speech(b.samples, b.sample_mask, stage="asr").descriptor) == 0
+    assert torch.count_nonzero(explainer.encode_speech(b.samples, b.sample_mask).descriptor) > 0  # eval: default
+    with pytest.raises(ConfigError, match="stage"):
+        explainer.encode_speech(b.samples, b.sample_mask, stage="pretrain")
+
+
+def test_the_stage_is_an_argument_not_state(explainer):
+    """Forwards in every training stage (in training mode) leave inference exactly as it was (issue 9 item 1)."""
+    a, b = clips()
+    before = explainer.score_labels([a, b])
+    caption = explainer.predict(a, max_new_tokens=8).caption
+    explainer.unfreeze(["asr", "ser_sed_asr"])
+    for stage in ("ser_sed_asr", "asr"):  # the loop's last block was ASR
+        explainer(explainer.collate([TrainExample(a, "the birch canoe", "asr")], stage=stage), stage=stage)
+    assert explainer.training  # a loop may leave it in training mode: inference must not care
+    np.testing.assert_array_equal(explainer.score_labels([a, b]), before)
+    assert explainer.predict(a, max_new_tokens=8).caption == caption
+    speech = explainer.encode_speech(*explainer._pad_samples([a]))
+    assert torch.count_nonzero(speech.descriptor) > 0
+    explainer.freeze()
+    with pytest.raises(TypeError):
+        explainer(batch(explainer))  # a training forward must name its stage
 
 
 def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
@@ -78,15 +95,17 @@ def test_kl_is_zero_at_the_prior_and_positive_elsewhere():
 
 def test_eval_is_deterministic_and_training_samples(explainer):
     b = batch(explainer)
-    explainer.set_stage("eval")
+    explainer.unfreeze(["joint"])  # training mode: the eval path stays deterministic all the same
     one = explainer.encode_speech(b.samples, b.sample_mask).content
     two = explainer.encode_speech(b.samples, b.sample_mask).content
     assert torch.equal(one, two)
-    explainer.set_stage("joint")  # z = mu + sigma * eps: two passes differ
-    three = explainer.encode_speech(b.samples, b.sample_mask).content
-    four = explainer.encode_speech(b.samples, b.sample_mask).content
-    assert not torch.equal(three, four)
-    explainer.set_stage("eval")
+    encode = lambda stage: explainer.encode_speech(b.samples, b.sample_mask, stage=stage)  # noqa: E731
+    assert not torch.equal(encode("joint").content, encode("joint").content)  # z = mu + sigma * eps
+    # ser_sed_asr: the frozen content branch is deterministic and outside autograd; the descriptor branch samples
+    ser1, ser2 = encode("ser_sed_asr"), encode("ser_sed_asr")
+    assert torch.equal(ser1.content, one) and not ser1.content.requires_grad
+    assert not torch.equal(ser1.descriptor, ser2.descriptor) and ser1.descriptor.requires_grad
+    explainer.freeze()
 
 
 def trainable(explainer) -> set[str]:
@@ -110,34 +129,35 @@ def test_exactly_the_configured_parameters_train(explainer):
         "eval": set(),
     }
     for stage, groups in expected.items():
-        explainer.set_stage(stage)
+        explainer.unfreeze([stage])
         assert trainable(explainer) == groups, stage
+        assert {id(p) for p in explainer.stage_parameters(stage)} == \
+            {id(p) for p in explainer.parameters() if p.requires_grad}
         assert not explainer.encoder.model.training          # HuBERT is always frozen and in eval mode
+    # a run's union: one optimizer / DDP wrapper holds every parameter of every stage it visits
+    explainer.unfreeze(["asr", "ser_sed_asr"])
+    assert trainable(explainer) == expected["joint"]
     # the tiny preset trains the random embeddings and head through peft's modules_to_save (a config value)
-    explainer.set_stage("asr")
     names = {n for n, p in explainer.named_parameters() if p.requires_grad}
     assert any("embed_tokens.modules_to_save" in n for n in names) and any("lm_head.modules_to_save" in n
                                                                            for n in names)
-    assert explainer.content_branch.training and not explainer.descriptor_branch.training
-    explainer.set_stage("eval")
+    explainer.freeze()
+    assert trainable(explainer) == set() and not explainer.training
     with pytest.raises(ConfigError):
-        explainer.set_stage("pretrain")
+        explainer.unfreeze(["pretrain"])
 
 
 def test_one_training_step_lowers_the_loss():
     torch.manual_seed(0)
     explainer = build_explainer(ModelConfig.preset("tiny"))
-    explainer.set_stage("joint")
     b = batch(explainer)
-    optim = torch.optim.AdamW([p for p in explainer.parameters() if p.requires_grad], lr=3e-3)
-    explainer.set_stage("eval")
-    before = explainer(b).loss.item()
-    explainer.set_stage("joint")
-    loss = explainer(b).loss
-    loss.backward()
+    with torch.no_grad():
+        before = explainer(b, stage="eval").loss.item()
+    optim = torch.optim.AdamW(explainer.unfreeze(["joint"]), lr=3e-3)
+    explainer(b, stage="joint").loss.backward()
     optim.step()
-    explainer.set_stage("eval")
-    assert explainer(b).loss.item() < before - 0.05
+    with torch.no_grad():
+        assert explainer(b, stage="eval").loss.item() < before - 0.05
 
 
 def test_unknown_task_is_refused(explainer):
@@ -154,3 +174,27 @@ def test_presets_differ_only_in_config():
         ModelConfig.preset("huge")
     with pytest.raises(ConfigError):
         ModelConfig.from_dict({**tiny.to_dict(), "surprise": 1})
+
+
+def test_building_is_seeded_locally_and_leaves_the_process_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = build_explainer(ModelConfig.preset("tiny"))
+    assert torch.equal(torch.rand(3), expected)  # loading a model does not reseed the process
+    b = build_explainer(ModelConfig.preset("tiny"))
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        assert torch.equal(p, q), name  # deterministic per config.seed
+    c = build_explainer(ModelConfig.preset("tiny", seed=1))
+    lora_a = lambda e: next(p for n, p in e.llm.named_parameters() if "lora_A" in n)  # noqa: E731
+    assert not torch.equal(a.content_branch.mu.weight, c.content_branch.mu.weight)
+    assert not torch.equal(lora_a(a), lora_a(c)) and torch.equal(lora_a(a), lora_a(b))
+
+
+def test_loading_a_checkpoint_leaves_the_process_rng_alone():
+    from emoexplain.model import load_explainer
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    load_explainer("assets/demo_checkpoint")
+    assert torch.equal(torch.rand(3), expected)

@@ -5,7 +5,6 @@ import math
 
 import pytest
 
-from emoexplain.descriptors import Descriptor, Evidence
 from emoexplain.explanation import SCHEMA, Explanation, StressedWord, WordTiming
 from emoexplain.pipeline import disagreements, timed_emphasis
 
@@ -13,13 +12,9 @@ KEYS = {"schema", "emotion", "transcript", "caption", "descriptors", "words", "m
         "latency_s"}
 
 
-def _measured(name, value):
-    return Descriptor(name, value, Evidence(1.0, "Hz", None, None, 0.0, 1.0))
-
-
 def test_disagreements_keep_both_words():
-    measured = [_measured("pitch", "high"), _measured("speed", "slow"), _measured("tone", "rising")]
-    got = disagreements({"pitch": "low", "speed": "slow", "volume": "high"}, measured)
+    got = disagreements({"pitch": "low", "speed": "slow", "volume": "high"},
+                        {"pitch": "high", "speed": "slow", "tone": "rising"})
     assert [d.to_dict() for d in got] == [{"name": "pitch", "model": "low", "measured": "high"}]
 
 

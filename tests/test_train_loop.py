@@ -92,7 +92,13 @@ def test_resume_gives_the_same_state(tmp_path, corpus):
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
     # optimizer state (Adam moments and step counts) matches too: compare the saved states
     fit(dataclasses.replace(first, name="full2", max_steps=5), train_rows=rows, eval_rows=[], save_final=False)
-    from safetensors.torch import load_file  # noqa: F401  (accelerate writes optimizer.bin with torch.save)
+    from safetensors.torch import load_file
+    # the state holds only what trains (LoRA, branches, adapters): never the frozen HuBERT or LLM weights
+    saved = load_file(str(first.run_dir / "state" / "model.safetensors"))
+    trained = {id(p) for stage in ("asr", "ser_sed_asr") for p in full.explainer.stage_parameters(stage)}
+    assert set(saved) == {n for n, p in full.explainer.named_parameters() if id(p) in trained}
+    assert not any(k.startswith("encoder.") or ("lora_" not in k and "modules_to_save" not in k and
+                                                k.startswith("llm.")) for k in saved)
     opt_full = torch.load(tmp_path / "full2" / "state" / "optimizer.bin", weights_only=False)
     opt_res = torch.load(first.run_dir / "state" / "optimizer.bin", weights_only=False)
     assert opt_full["state"].keys() == opt_res["state"].keys()
@@ -125,25 +131,30 @@ def test_cli_eval_writes_report_and_compare_tests_two_systems(tmp_path, corpus, 
                  f"--out_dir={tmp_path}/{{name}}", "--eval_split=test"]) == 0
     ckpt = tmp_path / "debug_cpu" / "checkpoint"
     capsys.readouterr()
-    assert main(["eval", "--checkpoint", str(ckpt), "--manifest", str(corpus), "--generate", "2",
+    assert main(["eval", "--checkpoint", str(ckpt), "--manifest", str(corpus), "--limit", "3",
                  "--out", str(tmp_path / "eval")]) == 0
     report = (tmp_path / "eval" / "report.md").read_text()
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert metrics["n"] == 4 and metrics["n_generated"] == 2 and "wer" in metrics
+    # the whole split unless --limit: here the first 3 of the 4 test rows, and the report says so
+    assert (metrics["n"], metrics["n_rows"], metrics["limit"], metrics["n_generated"]) == (3, 4, 3, 3)
+    assert "wer" in metrics and "cider" in metrics and "the first 3 of 4 rows (--limit 3)" in report
     assert "Confusion matrix" in report and (tmp_path / "eval" / "confusion.json").is_file()
     confusion = json.loads((tmp_path / "eval" / "confusion.json").read_text())
-    assert sum(map(sum, confusion["matrix"])) == 4
+    assert sum(map(sum, confusion["matrix"])) == 3
     preds = json.loads((tmp_path / "eval" / "predictions.json").read_text())["predictions"]
-    assert len(preds) == 4 and {"reference", "predicted"} <= set(preds[0])
-    # system B: every prediction right; system A (the model) is right on some -> McNemar counts A-wrong/B-right
-    oracle = {"predictions": [{**p, "predicted": p["reference"]} for p in preds]}
+    assert len(preds) == 3 and {"id", "reference", "predicted", "caption"} <= set(preds[0])
+    # system A: every prediction right (listed in reverse: pairing is by clip id); B: the model
+    oracle = {"predictions": [{**p, "predicted": p["reference"]} for p in reversed(preds)]}
     (tmp_path / "oracle.json").write_text(json.dumps(oracle))
     capsys.readouterr()
     assert main(["compare", str(tmp_path / "oracle.json"), str(tmp_path / "eval" / "predictions.json")]) == 0
     out = json.loads(capsys.readouterr().out)
     wrong = sum(p["reference"] != p["predicted"] for p in preds)
-    assert out["mcnemar"]["b"] == wrong and out["mcnemar"]["c"] == 0
-    assert out["paired_t_test"]["mean_diff"] == pytest.approx(wrong / 4)
+    assert out["mcnemar_wa"]["b"] == wrong and out["mcnemar_wa"]["c"] == 0
+    assert out["t_test_wa"]["mean_diff"] == pytest.approx(wrong / 3) and out["ua_a"] == 1.0
+    (tmp_path / "fewer.json").write_text(json.dumps({"predictions": preds[:2]}))
+    assert main(["compare", str(tmp_path / "oracle.json"), str(tmp_path / "fewer.json")]) == 2
+    assert "same clips" in capsys.readouterr().err
 
 
 def test_synthetic_manifest_paths_are_relative_to_its_folder(corpus, tmp_path):
@@ -194,3 +205,39 @@ def test_demo_examples_are_small_held_out_wavs_the_model_labels_correctly(corpus
         assert path.suffix == ".wav" and path.stat().st_size < 100 * 1024
         info = sf.info(str(path))
         assert info.samplerate == 16000 and info.duration <= 3.1 + 1e-3
+
+
+def test_evaluation_does_not_depend_on_the_last_training_stage(tmp_path, corpus):
+    """Issue 9 item 1: a run that ends in an ASR block and one that ends in a SER-SED block evaluate the same
+    weights (lr 0) to identical metrics and probabilities, equal to evaluating the untouched model."""
+    from emoexplain.model import ModelConfig, build_explainer
+    from train.evaluate.runner import evaluate_explainer
+    from train.loop import fit
+
+    torch.set_num_threads(1)
+    rows, eval_rows = _rows(corpus, "train")[:2], _rows(corpus, "test")[:2]
+    evaluate = lambda m, r: evaluate_explainer(m, r, generate_max=2, keep_predictions=True)  # noqa: E731
+    reference = evaluate(build_explainer(ModelConfig.preset("tiny")), eval_rows)
+    for steps, last in ((1, "asr"), (2, "ser_sed_asr")):  # alternate_steps=1: asr, ser_sed_asr, asr, ...
+        cfg = _cfg(tmp_path, name=f"ends_{last}", schedule="alternating", alternate_by="steps", alternate_steps=1,
+                   max_steps=steps, lr_asr=0.0, lr_ser=0.0, batch_size=2)
+        result = fit(cfg, train_rows=rows, eval_rows=eval_rows, evaluate_fn=evaluate, save_final=False)
+        assert _losses(cfg.run_dir)[-1]["stage"] == last
+        got = {k: v for k, v in result.metrics.items() if k not in ("step", "epoch", "eval_s")}
+        assert got == reference, last
+
+
+def test_gradient_checkpointing_trains_the_same(tmp_path, corpus):
+    """The config switch reaches the LLM, and recomputing activations in backward changes no number."""
+    from train.loop import fit
+
+    torch.set_num_threads(1)
+    rows = _rows(corpus, "train")[:2]
+    runs = {}
+    for flag in (False, True):
+        cfg = _cfg(tmp_path, name=f"ckpt_{flag}", schedule="alternating", alternate_by="steps", alternate_steps=1,
+                   max_steps=3, batch_size=2, gradient_checkpointing=flag)
+        result = fit(cfg, train_rows=rows, eval_rows=[], save_final=False)
+        assert result.explainer.llm.is_gradient_checkpointing == flag
+        runs[flag] = [l["loss"] for l in _losses(cfg.run_dir)]
+    assert runs[True] == pytest.approx(runs[False], rel=1e-5)

@@ -1,6 +1,6 @@
 """Which training stage runs when: one small pure function (paper section 3.5, Table 3 "Strategy").
 
-Stages are the model's ``set_stage`` names:
+Stages are the model's (emoexplain/model/config.py, the one list of their names):
 
 - ``"asr"``          stage 1: content branch + adapter + LoRA train, descriptor tokens are zero, target = transcript
 - ``"ser_sed_asr"``  stage 2: content branch frozen; descriptor branch + adapter + LoRA train, target = caption
@@ -18,7 +18,7 @@ Schedules:
 
 from __future__ import annotations
 
-ASR, SER, JOINT = "asr", "ser_sed_asr", "joint"
+from emoexplain.model.config import ASR, JOINT, SER_SED_ASR as SER
 
 
 def total_epochs(schedule: str, epochs_per_stage: int) -> int:

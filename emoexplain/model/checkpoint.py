@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emoexplain.errors import CheckpointError, CheckpointMismatch
-from emoexplain.model.config import ModelConfig, resolve_backbone
+from emoexplain.model.config import ModelConfig, resolve_backbone, seeded
 from emoexplain.paths import DEFAULT_CHECKPOINT, ROOT
 
 if TYPE_CHECKING:
@@ -62,9 +62,11 @@ def build_explainer(config: ModelConfig, *, device=None, dtype=None):
     auto = device == "auto"
     device, dtype = default_device_dtype(None if auto else device, dtype)
     try:
-        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype)
-        llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
-                                  device_map="auto" if auto else None)
+        with seeded(config.seed):  # from_pretrained draws from the global RNG too: give the caller's back
+            encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
+                                         attn_implementation=config.attn_implementation)
+            llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
+                                      device_map="auto" if auto else None)
     except OSError as exc:
         raise CheckpointError(f"Could not load the backbones {config.encoder!r} / {config.llm!r}: {exc}. "
                               "Check the ids or folders (gated hub models need `huggingface-cli login`).") from exc
@@ -186,6 +188,9 @@ def load_explainer(path_or_hub_id: str | None = None, *, device=None, dtype=None
                    llm: str | None = None):
     """Rebuild an Explainer from a checkpoint folder or hub id (None: $EMOEXPLAIN_CHECKPOINT, else the demo).
 
+    ``device``/``dtype`` default to the GPU in bfloat16 when there is one, else the CPU in float32; the frozen
+    backbones are loaded straight there in that dtype (never a float32 copy on the host first).
+
     ``encoder`` / ``llm`` replace the backbone ids recorded in the checkpoint (e.g. a local mirror); a backbone of
     a different size raises CheckpointMismatch.
     """
@@ -218,7 +223,7 @@ def load_explainer(path_or_hub_id: str | None = None, *, device=None, dtype=None
     explainer.name, explainer.version = info.get("name", explainer.name), info.get("version", "unknown")
     readme = folder / "README.md"
     explainer.card_markdown = readme.read_text() if readme.exists() else ""
-    return explainer.set_stage("eval")
+    return explainer.freeze()
 
 
 # --- what the app lists and shows ---------------------------------------------------------------------------------

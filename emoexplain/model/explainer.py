@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -17,8 +18,8 @@ from torch import nn
 
 from emoexplain.errors import ConfigError
 from emoexplain.model.adapter import Adapter
-from emoexplain.model.bottleneck import Bottleneck
-from emoexplain.model.config import STAGES, ModelConfig
+from emoexplain.model.bottleneck import Bottleneck, LayerSum
+from emoexplain.model.config import ASR, EVAL, SER_SED_ASR, STAGE_BRANCHES, STAGES, ModelConfig, seeded
 from emoexplain.model.data import TASKS, ModelLoss, ModelOutput, SpeechBatch, TrainExample
 from emoexplain.model.encoder import EncoderOutput, SpeechEncoder, normalize
 from emoexplain.model.llm import prompt_ids, stop_token_ids
@@ -43,29 +44,33 @@ class Explainer(nn.Module):
         from emoexplain.labels import labels
         self.config = config
         self.encoder, self.llm, self.tokenizer = encoder, llm, tokenizer
-        torch.manual_seed(config.seed)
         d, hid = encoder.hidden_size, config.bottleneck_hidden or encoder.hidden_size
         llm_hidden = llm.get_input_embeddings().weight.shape[1]
         extra = N_FEATURES if config.use_prosody else 0
-        self.content_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim)
-        self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
-        self.content_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
-        self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+        # disentangle=False (Table 2 system 4): the layer sum goes straight to the content adapter
+        content_in = config.latent_dim if config.disentangle else d
+        with seeded(config.seed):
+            self.content_branch = (Bottleneck(encoder.num_layers, d, hid, config.latent_dim) if config.disentangle
+                                   else LayerSum(encoder.num_layers))
+            self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
+            self.content_adapter = Adapter(content_in, config.adapter_hidden, llm_hidden, config.adapter_k)
+            self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden,
+                                              config.adapter_k)
         self.name, self.version, self.card_markdown = f"emoexplain-{config.name}", "untrained", ""
         self.label_set, self.labels = config.label_set, labels(config.label_set)
-        self._prompts = {"caption": prompt_ids(tokenizer, config.system_prompt, config.caption_instruction),
-                         "asr": prompt_ids(tokenizer, config.system_prompt, config.asr_instruction)}
+        self._prompts = {task: prompt_ids(tokenizer, config.system_prompt, instruction, date=config.prompt_date)
+                         for task, instruction in (("caption", config.caption_instruction),
+                                                   ("asr", config.asr_instruction))}
         self._answer_ids = self._ids(config.answer_prefix)
         self._label_ids = [self._label_continuation(label) for label in self.labels]
         self._stop_ids = stop_token_ids(llm, tokenizer)
         self._ctc_vocab = None
-        self.stage = "eval"
-        self.set_stage("eval")
+        self.freeze()
 
     # --- plumbing ---------------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        return self.content_branch.mu.weight.device
+        return self.content_branch.layer_logits.device  # Bottleneck and LayerSum both have it
 
     def speech_modules(self) -> dict[str, nn.Module]:
         """The trainable speech-side modules by name (what checkpoints store besides LoRA)."""
@@ -81,8 +86,13 @@ class Explainer(nn.Module):
         return whole[len(prefix):] if whole[:len(prefix)] == prefix else self._ids(f" {label}.")
 
     # --- stages -----------------------------------------------------------------------------------------------
-    def set_stage(self, stage: str):
-        """Set requires_grad for a training stage (paper.md 5); LoRA (and modules_to_save) train in all but eval.
+    # A stage is an argument of ``forward`` / ``encode_speech`` / ``collate``, never state kept on the model:
+    # inference (predict, score_labels, generate, label_log_likelihoods) always runs the full eval path, whatever
+    # stage a training loop used last. requires_grad is set once for every stage a run visits (``unfreeze``), so
+    # one DDP wrapper and one optimizer hold every parameter any stage trains; a branch a stage does not train
+    # gets no gradient in it (not run, or run under no_grad), and AdamW skips parameters without a gradient.
+    def stage_parameters(self, stage: str) -> list[nn.Parameter]:
+        """The parameters ``stage`` trains (paper.md 5): its branches + their adapters, and LoRA unless eval.
 
         asr:          content branch + adapter + LoRA; descriptor tokens are zeros (paper 3.5)
         ser_sed_asr:  descriptor branch + adapter + LoRA; content branch frozen (and deterministic, z = mu)
@@ -91,26 +101,42 @@ class Explainer(nn.Module):
         """
         if stage not in STAGES:
             raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
-        self.stage = stage
+        params = [p for branch in self._branches(stage)
+                  for module in (getattr(self, f"{branch}_branch"), getattr(self, f"{branch}_adapter"))
+                  for p in module.parameters()]
+        if stage != EVAL:
+            params += [p for name, p in self.llm.named_parameters() if "lora_" in name or "modules_to_save" in name]
+        return params
+
+    def _branches(self, stage: str) -> tuple[str, ...]:
+        """The branches ``stage`` trains; without disentanglement one speech path serves every stage."""
+        if not self.config.disentangle:
+            return ("content",) if STAGE_BRANCHES[stage] else ()
+        return STAGE_BRANCHES[stage]
+
+    def unfreeze(self, stages=(ASR, SER_SED_ASR)) -> list[nn.Parameter]:
+        """requires_grad on exactly the union of what ``stages`` train (all else frozen), training mode on;
+        returns those parameters (what the optimizer and a DDP wrapper must hold)."""
+        seen, params = set(), []
+        for stage in stages:
+            for p in self.stage_parameters(stage):
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    params.append(p)
         self.requires_grad_(False)
-        trained = {"asr": ("content",), "ser_sed_asr": ("descriptor",), "joint": ("content", "descriptor"),
-                   "eval": ()}[stage]
-        for branch in trained:
-            getattr(self, f"{branch}_branch").requires_grad_(True)
-            getattr(self, f"{branch}_adapter").requires_grad_(True)
-        if stage != "eval":
-            for name, p in self.llm.named_parameters():
-                if "lora_" in name or "modules_to_save" in name:
-                    p.requires_grad_(True)
-        self.train(stage != "eval")
-        return self
+        for p in params:
+            p.requires_grad_(True)
+        self.train(bool(params))
+        return params
+
+    def freeze(self) -> "Explainer":
+        """Nothing trains; eval mode (no dropout). What a loaded or saved model is in."""
+        self.requires_grad_(False)
+        return self.train(False)
 
     def train(self, mode: bool = True):
         super().train(mode)
-        self.encoder.train(False)
-        for module in self.speech_modules().values():  # frozen modules stay deterministic
-            if not any(p.requires_grad for p in module.parameters()):
-                module.train(False)
+        self.encoder.train(False)  # HuBERT is frozen: never dropout, never SpecAugment masking
         return self
 
     # --- batches ------------------------------------------------------------------------------------------------
@@ -122,9 +148,9 @@ class Explainer(nn.Module):
         mask = torch.arange(samples.shape[1])[None] < torch.tensor(lengths)[:, None]
         return samples, mask
 
-    def _prosody(self, samples_list, max_len: int, tracks=None) -> torch.Tensor | None:
+    def _prosody(self, samples_list, max_len: int, tracks=None, *, stage: str = EVAL) -> torch.Tensor | None:
         # the ASR stage never runs the descriptor branch (paper 3.5), so its F0/energy track would be thrown away
-        if not self.config.use_prosody or self.stage == "asr":
+        if not self.config.use_prosody or stage == ASR:
             return None
         n_max = int(self.encoder.num_frames(torch.tensor(max_len)))
         out = torch.zeros(len(samples_list), n_max, N_FEATURES)
@@ -134,8 +160,8 @@ class Explainer(nn.Module):
                                                            track=tracks[i] if tracks else None))
         return out
 
-    def collate(self, examples: list[TrainExample]) -> SpeechBatch:
-        """Pad samples, compute prosody (if configured) and tokenise targets + end-of-turn."""
+    def collate(self, examples: list[TrainExample], *, stage: str = EVAL) -> SpeechBatch:
+        """Pad samples, compute prosody (if configured; not for the ASR stage) and tokenise targets + end-of-turn."""
         for ex in examples:
             if ex.task not in TASKS:
                 raise ConfigError(f"Unknown task {ex.task!r}; choose one of {list(TASKS)}.")
@@ -146,30 +172,42 @@ class Explainer(nn.Module):
         for i, t in enumerate(targets):
             target_ids[i, : len(t)] = torch.tensor(t)
         target_mask = torch.arange(width)[None] < torch.tensor([len(t) for t in targets])[:, None]
-        return SpeechBatch(samples, mask, self._prosody([ex.samples for ex in examples], samples.shape[1]),
+        return SpeechBatch(samples, mask, self._prosody([ex.samples for ex in examples], samples.shape[1],
+                                                        stage=stage),
                            tuple(ex.task for ex in examples), target_ids, target_mask)
 
     # --- speech side ---------------------------------------------------------------------------------------------
     def encode_speech(self, samples: torch.Tensor, sample_mask: torch.Tensor,
-                      prosody: torch.Tensor | None = None) -> SpeechTokens:
-        """samples (B, S), sample_mask (B, S), prosody (B, F, 3) | None -> SpeechTokens with T = F // k."""
+                      prosody: torch.Tensor | None = None, *, stage: str = EVAL) -> SpeechTokens:
+        """samples (B, S), sample_mask (B, S), prosody (B, F, 3) | None -> SpeechTokens with T = F // k.
+
+        ``stage`` eval (the default, what inference uses): both branches, z = mu. In a training stage a branch it
+        trains samples z (in training mode); one it does not train is skipped (the descriptor branch in asr:
+        zero tokens, paper 3.5) or run under no_grad with z = mu (the content branch in ser_sed_asr).
+        """
+        if stage not in STAGES:
+            raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
         samples, sample_mask = samples.to(self.device), sample_mask.to(self.device)
         if self.config.normalize_audio:
             samples = normalize(samples, sample_mask)
         enc = self.encoder(samples, sample_mask)                                   # layers (B, L, F, D)
-        con = self.content_branch(enc.layers, enc.frame_mask)                      # z (B, F, Z)
-        content, token_mask = self.content_adapter(con.z, enc.frame_mask)          # (B, T, H)
+        trains = self._branches(stage)
+        with torch.no_grad() if stage == SER_SED_ASR and self.config.disentangle else contextlib.nullcontext():
+            con = self.content_branch(enc.layers, enc.frame_mask, sample=self.training and "content" in trains)
+            content, token_mask = self.content_adapter(con.z, enc.frame_mask)      # z (B, F, Z) -> (B, T, H)
         zero = torch.zeros((), device=self.device)
-        if self.stage == "asr":  # paper 3.5: descriptor tokens set to zero, its branch does not run
+        if stage == ASR or not self.config.disentangle:  # paper 3.5: descriptor tokens zero, branch idle
             return SpeechTokens(content, torch.zeros_like(content), token_mask, con.kl, zero, enc)
         if prosody is None and self.config.use_prosody:
-            raise ConfigError("This model uses prosody input: build batches with Explainer.collate.")
-        des = self.descriptor_branch(enc.layers, enc.frame_mask,
-                                     None if prosody is None else prosody.to(self.device))
+            raise ConfigError("This model uses prosody input: build batches with Explainer.collate "
+                              f"(stage={stage!r}).")
+        des = self.descriptor_branch(enc.layers, enc.frame_mask, None if prosody is None else prosody.to(self.device),
+                                     sample=self.training and "descriptor" in trains)
         descriptor, _ = self.descriptor_adapter(des.z, enc.frame_mask)            # (B, T, H)
         return SpeechTokens(content, descriptor, token_mask, con.kl, des.kl, enc)
 
     def _speech_for(self, samples_list, tracks=None) -> SpeechTokens:
+        """The eval path for raw clips (inference)."""
         samples, mask = self._pad_samples(samples_list)
         return self.encode_speech(samples, mask, self._prosody(samples_list, samples.shape[1], tracks))
 
@@ -199,18 +237,19 @@ class Explainer(nn.Module):
         positions = (mask.cumsum(-1) - 1).clamp_min(0)
         return embeds, mask, positions, labels
 
-    def forward(self, batch: SpeechBatch) -> ModelLoss:
-        """Teacher-forced loss: token cross-entropy on the answer + beta * KL of the branch(es) being trained."""
+    def forward(self, batch: SpeechBatch, stage: str) -> ModelLoss:
+        """Teacher-forced loss in ``stage``: token cross-entropy on the answer + beta * KL of the branch(es) that
+        stage trains (both in eval and joint). Build ``batch`` with ``collate(..., stage=stage)``."""
         batch = batch.to(self.device)
-        speech = self.encode_speech(batch.samples, batch.sample_mask, batch.prosody)
+        speech = self.encode_speech(batch.samples, batch.sample_mask, batch.prosody, stage=stage)
         answers = [row[m].tolist() for row, m in zip(batch.target_ids, batch.target_mask)]
         embeds, mask, positions, labels = self._sequences(speech, batch.tasks, answers, loss_on_answer=True,
                                                           left_pad=False)
         logits = self.llm(inputs_embeds=embeds, attention_mask=mask, position_ids=positions).logits
         llm_loss = nn.functional.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten(),
                                                ignore_index=IGNORE)
-        kl = {"asr": speech.kl_content, "ser_sed_asr": speech.kl_descriptor}.get(
-            self.stage, speech.kl_content + speech.kl_descriptor)
+        kl = {ASR: speech.kl_content, SER_SED_ASR: speech.kl_descriptor}.get(
+            stage, speech.kl_content + speech.kl_descriptor)
         return ModelLoss(llm_loss + self.config.beta * kl, llm_loss, speech.kl_content, speech.kl_descriptor)
 
     # --- label scoring ---------------------------------------------------------------------------------------------
@@ -220,7 +259,8 @@ class Explainer(nn.Module):
         One forward of the prompt followed by all labels' tokens under a tree attention mask: the prompt
         (hundreds of tokens) is computed once, shared by every label, and never recomputed per label.
         """
-        return self._score(speech)[0]
+        with _eval_mode(self):
+            return self._score(speech)[0]
 
     def _score(self, speech: SpeechTokens, *, keep_prefix: bool = False):
         """(label log-likelihoods (B, n_labels), the prompt + "Emotion:" KV cache if ``keep_prefix`` else None).
@@ -299,21 +339,22 @@ class Explainer(nn.Module):
             extra = {"past_key_values": past_key_values}
         else:
             extra = {}
-        new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, do_sample=False, num_beams=num_beams,
-                                **extra,
-                                max_new_tokens=max_new_tokens or self.config.max_new_tokens,
-                                min_new_tokens=min_new_tokens or None,
-                                eos_token_id=self._stop_ids, pad_token_id=self.tokenizer.pad_token_id,
-                                temperature=None, top_p=None, top_k=None)
+        with _eval_mode(self):  # no LoRA dropout, whatever mode a training loop left the model in
+            new = self.llm.generate(inputs_embeds=embeds, attention_mask=mask, do_sample=False, num_beams=num_beams,
+                                    **extra, max_new_tokens=max_new_tokens or self.config.max_new_tokens,
+                                    min_new_tokens=min_new_tokens or None, eos_token_id=self._stop_ids,
+                                    pad_token_id=self.tokenizer.pad_token_id, temperature=None, top_p=None,
+                                    top_k=None)
         return [self.tokenizer.decode(list(f) + row.tolist(), skip_special_tokens=True).strip()
                 for f, row in zip(forced, new)]
 
     @torch.no_grad()
     def predict(self, samples: np.ndarray, *, generate: bool = True, num_beams: int = 1,
-                max_new_tokens: int | None = None, track=None) -> ModelOutput:
+                max_new_tokens: int | None = None, min_new_tokens: int = 0, track=None) -> ModelOutput:
         """Label probabilities by scoring; with ``generate`` also the caption (its emotion slot is the argmax
         label, so caption and probability bars agree), the parsed transcript/descriptors and word timings.
-        track: the clip's ``acoustics.frame_track`` if the caller has it (the prosody input reuses it)."""
+        track: the clip's ``acoustics.frame_track`` if the caller has it (the prosody input reuses it).
+        min_new_tokens: a fixed caption length for benchmarks (see ``generate``)."""
         from emoexplain.captions import parse_caption
         start = time.perf_counter()
         with _eval_mode(self):
@@ -326,13 +367,78 @@ class Explainer(nn.Module):
             descriptors, emphasis, words = {}, (), ()
             if generate:
                 forced = [self._answer_ids + self._label_ids[best]]
-                caption = self.generate(speech, forced=forced, num_beams=num_beams,
-                                        max_new_tokens=max_new_tokens, past_key_values=prefix)[0]
+                caption = self.generate(speech, forced=forced, num_beams=num_beams, max_new_tokens=max_new_tokens,
+                                        min_new_tokens=min_new_tokens, past_key_values=prefix)[0]
                 parsed = parse_caption(caption)
                 transcript, descriptors, emphasis = parsed.transcript, parsed.descriptors, parsed.emphasis
                 words = self.word_timings(speech, transcript, len(samples))
         return ModelOutput(self.labels[best], {l: float(p) for l, p in zip(self.labels, probs)}, caption,
                            transcript, descriptors, tuple(emphasis), tuple(words), time.perf_counter() - start)
+
+    @torch.no_grad()
+    def predict_batch(self, samples_list, *, tracks=None, generate: bool = True, zeroed=None) -> list[ModelOutput]:
+        """``predict`` (greedy, no word timings) for many clips: one scoring forward and one generation for all,
+        each caption continuing from its row's scoring prefix cache (every prompt is computed once).
+
+        Clips of equal length are encoded together, so no padding reaches the encoder (a group-norm HuBERT
+        would feel it), and an array passed twice is encoded once. zeroed: per clip, the branches
+        ("content", "descriptor") whose speech tokens are replaced by zeros: the branch ablation.
+        """
+        from emoexplain.captions import parse_caption
+        start = time.perf_counter()
+        zeroed = zeroed or [()] * len(samples_list)
+        with _eval_mode(self):
+            speech = self._speech_rows(samples_list, tracks, zeroed)
+            scores, prefix = self._score(speech, keep_prefix=generate)
+            probs = torch.softmax(scores, -1).cpu()
+            best = probs.argmax(-1).tolist()
+            captions = self._continue_captions(speech, prefix, best) if generate else [None] * len(best)
+        out = []
+        for p, b, caption in zip(probs, best, captions):
+            parsed = parse_caption(caption) if caption is not None else None
+            out.append(ModelOutput(self.labels[b], {l: float(v) for l, v in zip(self.labels, p)}, caption,
+                                   parsed and parsed.transcript, dict(parsed.descriptors) if parsed else {},
+                                   tuple(parsed.emphasis) if parsed else (), (), time.perf_counter() - start))
+        return out
+
+    def _speech_rows(self, samples_list, tracks, zeroed) -> SpeechTokens:
+        """SpeechTokens (B, T_max, H) for clips encoded in groups of equal length; no encoder output kept."""
+        first, groups = {}, {}
+        for i, s in enumerate(samples_list):
+            if first.setdefault(id(s), i) == i:
+                groups.setdefault(len(s), []).append(i)
+        rows = {}
+        for idx in groups.values():
+            sp = self._speech_for([samples_list[i] for i in idx], [tracks[i] for i in idx] if tracks else None)
+            for r, i in enumerate(idx):
+                rows[i] = (sp.content[r], sp.descriptor[r], sp.token_mask[r])
+        width = max(m.shape[0] for _, _, m in rows.values())
+        grow = (lambda t: nn.functional.pad(t, (0, 0, 0, width - t.shape[0])))          # (T, H) -> (T_max, H)
+        parts = [rows[first[id(s)]] for s in samples_list]
+        content = torch.stack([grow(c) * ("content" not in z) for (c, _, _), z in zip(parts, zeroed)])
+        descriptor = torch.stack([grow(d) * ("descriptor" not in z) for (_, d, _), z in zip(parts, zeroed)])
+        mask = torch.stack([grow(m[:, None].float())[:, 0] > 0 for _, _, m in parts])
+        zero = torch.zeros((), device=self.device)
+        return SpeechTokens(content, descriptor, mask, zero, zero, None)
+
+    def _continue_captions(self, speech: SpeechTokens, prefix, best: list[int]) -> list[str]:
+        """Greedy captions after "Emotion: <best label>." from the scoring prefix cache of every row; labels of
+        different token lengths are right-aligned behind masked pads, so each row's prompt stays where the
+        cache holds it."""
+        b = len(best)
+        embeds, mask, _, _ = self._sequences(speech, ["caption"] * b, [self._answer_ids] * b, loss_on_answer=False,
+                                             left_pad=True)
+        labels = [self._label_ids[j] for j in best]
+        width = max(len(ids) for ids in labels)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(t)) + t for t in labels], device=self.device)
+        tail = torch.tensor([[0] * (width - len(t)) + [1] * len(t) for t in labels], device=self.device)
+        new = self.llm.generate(inputs_embeds=torch.cat([embeds, self.llm.get_input_embeddings()(ids)], 1),
+                                attention_mask=torch.cat([mask, tail], 1), past_key_values=prefix, do_sample=False,
+                                num_beams=1, max_new_tokens=self.config.max_new_tokens, eos_token_id=self._stop_ids,
+                                pad_token_id=pad, temperature=None, top_p=None, top_k=None)
+        return [self.tokenizer.decode(self._answer_ids + t + row.tolist(), skip_special_tokens=True).strip()
+                for t, row in zip(labels, new)]
 
     def word_timings(self, speech: SpeechTokens, transcript: str | None, n_samples: int):
         """CTC forced alignment of ``transcript`` when the encoder has a CTC head, else ()."""

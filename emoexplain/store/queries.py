@@ -12,7 +12,7 @@ from pathlib import Path
 
 from emoexplain.errors import StoreError
 from emoexplain.store.agreement import agreement_table
-from emoexplain.store.db import Store
+from emoexplain.store.db import Store, sweep_temp_files, temp_file
 
 EXPORT_FORMATS = ("jsonl", "csv", "parquet", "manifest")   # manifest: the training manifest (JSONL)
 _EXPORT_SUFFIX = {"manifest": "manifest.jsonl"}
@@ -79,7 +79,7 @@ def _vote(votes: list[tuple[object, float]]) -> tuple[object, float] | None:
 
 def training_examples(store: Store, *, min_agreement: float | None = None, consent_only: bool = True,
                       annotator_weights: dict[str, float] | None = None, label_set: str | None = None,
-                      require_audio: bool = True) -> list[dict]:
+                      require_audio: bool = True, campaign: str | None = None) -> list[dict]:
     """Manifest rows (docs/contracts.md "Manifest") built from human judgements, one per clip.
 
     - emotion: weighted majority of each annotator's latest judgement of the clip ("unsure" does not
@@ -92,8 +92,14 @@ def training_examples(store: Store, *, min_agreement: float | None = None, conse
     :param label_set: map emotions into this label set (clips with no counterpart are left out);
       default: the label set of the clip's analysis.
     :param require_audio: leave out clips whose audio was not kept (training needs the audio).
+    :param campaign: the rows of that annotation campaign instead, from its consensus
+      (``campaigns.training_examples``: the owner's audio, excluded annotators left out; ``consent_only``,
+      ``annotator_weights`` and ``require_audio`` do not apply).
     """
     from emoexplain.labels import convert
+    if campaign is not None:
+        from emoexplain.store.campaigns import training_examples as campaign_examples
+        return campaign_examples(store, campaign, min_agreement=min_agreement, label_set=label_set)
     weights = annotator_weights or {}
     clips = {row["sha256"]: row for row in store.read("SELECT * FROM clips")}
     examples = []
@@ -321,32 +327,42 @@ def export(store: Store, fmt: str, dest: str | os.PathLike, **options) -> int:
     """Write the judgements (``jsonl``, ``csv``, ``parquet``) or the training manifest (``manifest``,
     JSONL; ``options`` go to :func:`training_examples`) to ``dest``; returns the number of rows.
 
-    JSON columns are nested objects in JSONL and JSON text in CSV and Parquet. The file is written
-    to a temporary name and renamed, so ``dest`` is never half-written.
+    JSON columns are nested objects in JSONL and JSON text in CSV and Parquet; CSV text that a spreadsheet
+    would run as a formula is prefixed with ``'`` (:func:`spreadsheet_safe`). The file is written to a
+    temporary name and renamed, so ``dest`` is never half-written.
     """
     if fmt not in EXPORT_FORMATS:
         raise StoreError(f"Unknown export format {fmt!r}; use one of {list(EXPORT_FORMATS)}.")
     if options and fmt != "manifest":
         raise StoreError(f"Options {sorted(options)} only apply to the manifest export.")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    if fmt == "manifest":
-        rows = training_examples(store, **options)
-        _write_jsonl(tmp, rows)
-    else:
-        rows = export_rows(store)
-        if fmt == "jsonl":
+    rows = training_examples(store, **options) if fmt == "manifest" else export_rows(store)
+    with temp_file(dest.parent, dest.suffix) as tmp:
+        if fmt == "manifest":
+            _write_jsonl(tmp, rows)
+        elif fmt == "jsonl":
             _write_jsonl(tmp, [{k: _loads(v, None) if k in _JSON_COLUMNS else v for k, v in r.items()} for r in rows])
         elif fmt == "csv":
             with open(tmp, "w", newline="", encoding="utf-8") as f:
                 writer = csv.DictWriter(f, fieldnames=_export_columns(store))
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in rows)
         else:
             _write_parquet(tmp, rows, _export_columns(store))
-    os.replace(tmp, dest)
+        os.replace(tmp, dest)
+    sweep_temp_files(dest.parent)  # what an earlier, killed export left here
     return len(rows)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula (=HYPERLINK(...), +cmd, @SUM, ...) gets a
+    leading apostrophe, so it is shown as text (OWASP "CSV injection"); other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _export_columns(store: Store) -> list[str]:

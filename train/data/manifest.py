@@ -115,13 +115,23 @@ def fill_descriptors(row: dict, samples: np.ndarray | None = None) -> dict:
     return row
 
 
-def compose_caption(row: dict, targets=("trans", "des", "emo"), rng: random.Random | None = None) -> str:
-    """The SER-SED target: the corpus caption when it has one (and all targets are wanted), else one rendered
-    from the fields with a random SpeechCraft-like template (emoexplain.captions)."""
+def compose_caption(row: dict, targets=("trans", "des", "emo"), rng: random.Random | None = None,
+                    source: str = "auto") -> str:
+    """The SER-SED target, from ``source``:
+
+    - ``template``: rendered from the row's fields with a random SpeechCraft-like template (emoexplain.captions),
+      whatever the targets: one source for every row of an ablation (Table 3);
+    - ``corpus``: the corpus' own caption (all three targets only: a corpus caption cannot drop a part);
+    - ``auto``: the corpus caption when the row has one and all targets are wanted, else a template.
+    """
     from emoexplain.captions import CaptionFields, render_caption
 
     targets = tuple(targets)
-    if row.get("caption") and set(targets) == {"trans", "des", "emo"}:
+    full = set(targets) == {"trans", "des", "emo"}
+    if source == "corpus" and not (row.get("caption") and full):
+        raise ManifestError(f"caption_source 'corpus' needs a corpus caption and all three targets "
+                            f"(row {row.get('audio')}, targets {list(targets)}); use 'template'.")
+    if source != "template" and row.get("caption") and full:
         caption = row["caption"]
         return caption if caption.lower().startswith("emotion:") else f"Emotion: {row['emotion'] or 'neutral'}. {caption}"
     fields = CaptionFields(emotion=row.get("emotion"),
