@@ -130,3 +130,17 @@ def test_hub_push_and_load_share_the_local_code_path(trained, tmp_path, monkeypa
     monkeypatch.setattr(huggingface_hub, "snapshot_download", failing_download)
     with pytest.raises(CheckpointError, match="from the hub"):
         load_explainer("owner/other")
+
+
+def test_loading_prints_no_progress_bar_and_keeps_the_setting(capfd):
+    from transformers.utils import logging as hf_logging
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.enable_progress_bar()
+    try:
+        capfd.readouterr()
+        load_explainer("assets/demo_checkpoint")
+        assert "Loading weights" not in capfd.readouterr().err
+        assert hf_logging.is_progress_bar_enabled()  # the caller's setting is back
+    finally:
+        if not was:
+            hf_logging.disable_progress_bar()
