@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]   # the package, and tests/helpers.py (AppProcess)
 
 GOAL_RESULT_S = 1.5
 GOAL_COLD_START_S = 10.0
@@ -63,9 +63,11 @@ def machine_reference_s() -> float:
 
 
 def bench_result(clip: Path, runs: int) -> dict:
-    """In-process: the app's own analyse path (backend.analyze + plots.figure), split by stage."""
+    """In-process: the app's own analyse path (analyze.on_analyze + plots.figure), split by stage."""
     from emoexplain import plots
-    from emoexplain.ui_backend import AppConfig, Backend
+    from emoexplain.app.analyze import on_analyze
+    from emoexplain.app.backend import Backend
+    from emoexplain.app.config import AppConfig
     with tempfile.TemporaryDirectory() as data:
         backend = Backend(AppConfig(data_dir=data))
         start = time.perf_counter()
@@ -77,7 +79,7 @@ def bench_result(clip: Path, runs: int) -> dict:
         rows = []
         for _ in range(runs):
             start = time.perf_counter()
-            result = backend.analyze(str(clip))
+            result = on_analyze(backend, str(clip)).result
             analysed = time.perf_counter()
             plots.figure(result)
             done = time.perf_counter()
@@ -94,7 +96,7 @@ def bench_cold_start(clip: Path, browser: bool, sessions: int = 20) -> dict:
     """``python app.py`` -> HTTP 200 -> page rendered in Chromium -> first /analyze through gradio_client."""
     from gradio_client import Client, handle_file
 
-    from emoexplain.ui_testing import AppProcess
+    from helpers import AppProcess
     out = {}
     with tempfile.TemporaryDirectory() as data, AppProcess(data) as app:
         out["http_200_s"] = app.ready_s

@@ -36,26 +36,9 @@ from emoexplain.model.llm import add_lora, prompt_ids  # noqa: E402
 
 
 def backbones(size: str):
-    """(HubertConfig, LlamaConfig) of the requested size."""
-    from transformers import HubertConfig, LlamaConfig
-    from emoexplain.model import tiny
-    if size == "tiny":
-        return tiny.build_hubert().config, tiny.build_llm(1024).config
-    if size == "paper":
-        # facebook/hubert-large-ls960-ft and meta-llama/Llama-3.1-8B-Instruct shapes (their config.json)
-        hubert = HubertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
-                              feat_extract_norm="layer", do_stable_layer_norm=True, conv_bias=True, vocab_size=32)
-        llama = LlamaConfig(vocab_size=128256, hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
-                            num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=131072,
-                            rope_theta=500000.0, tie_word_embeddings=False, bos_token_id=0, eos_token_id=4,
-                            pad_token_id=5)
-        return hubert, llama
-    # meta-llama/Llama-3.2-1B-Instruct's shape (config.json), built from config: no download
-    llama = LlamaConfig(vocab_size=128256, hidden_size=2048, intermediate_size=8192, num_hidden_layers=16,
-                        num_attention_heads=32, num_key_value_heads=8, max_position_embeddings=131072,
-                        rope_theta=500000.0, tie_word_embeddings=True, bos_token_id=0, eos_token_id=4,
-                        pad_token_id=5)
-    return HubertConfig(), llama
+    """(HubertConfig, LlamaConfig) of the requested size (emoexplain/model/shapes.py: the hub models' shapes)."""
+    from emoexplain.model.shapes import backbone_configs
+    return backbone_configs(size)
 
 
 def _sync():

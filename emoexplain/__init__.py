@@ -5,6 +5,7 @@ Public API (imported lazily, so ``import emoexplain`` stays cheap):
     profile = emoexplain.analyze("clip.wav")            # numbers + descriptors with evidence
     explainer = emoexplain.load_explainer("assets/demo_checkpoint")
     result = emoexplain.explain("clip.wav", explainer)  # model output + acoustic profile
+    report = emoexplain.probe("clip.wav", explainer)    # counterfactual probes + faithfulness (docs/probes.md)
     store = emoexplain.open_store("data/emoexplain.db")
 """
 
@@ -20,6 +21,8 @@ _EXPORTS = {
     "describe": "emoexplain.descriptors",
     "explain": "emoexplain.pipeline",
     "Explanation": "emoexplain.pipeline",
+    "probe": "emoexplain.probes",
+    "ProbeReport": "emoexplain.probes",
     "load_explainer": "emoexplain.model",
     "open_store": "emoexplain.store",
     "EmoExplainError": "emoexplain.errors",

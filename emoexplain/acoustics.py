@@ -91,6 +91,13 @@ def frame_track(samples: np.ndarray, sample_rate: int = SAMPLE_RATE) -> FrameTra
                       energy_db=energy[:n], aperiodicity=aperiodicity[:n])
 
 
+def energy_track(samples: np.ndarray) -> np.ndarray:
+    """The energy half of ``frame_track`` (dB, every 10 ms) for 16 kHz samples: enough to re-measure a clip
+    whose gain alone changed, since the F0 track is gain-invariant (YIN and NCCF are scale-free and the
+    silence test is relative to the loudest frame)."""
+    return _energy_db(np.asarray(samples, dtype=np.float32), int(HOP_S * SAMPLE_RATE))
+
+
 def measure(clip: AudioClip, *, word_timings=None, track: FrameTrack | None = None) -> AcousticProfile:
     """All the numbers for one clip (no descriptors); ``track``: its frame_track, if already computed."""
     track = frame_track(clip.samples) if track is None else track
@@ -236,14 +243,9 @@ def emphasis_segments(track: FrameTrack, speech: np.ndarray, nuclei: np.ndarray,
     its duration; prominence is their mean. Units above EMPHASIS_Z are returned, strongest first.
     """
     units = _word_units(word_timings) if word_timings else _syllable_units(track, speech, nuclei)
-    if len(units) < 3:
+    prominence = unit_prominence(track, units)
+    if prominence is None:
         return []
-    feats = np.array([_unit_features(track, start, end) for start, end, _ in units])   # (n_units, 3)
-    usable = np.isfinite(feats).all(axis=1)
-    if usable.sum() < 3:
-        return []
-    mean, std = feats[usable].mean(axis=0), feats[usable].std(axis=0) + 1e-6
-    prominence = np.where(usable, ((feats - mean) / std).mean(axis=1), -np.inf)
     order = np.argsort(-prominence)
     out = []
     for i in order[:MAX_EMPHASIS]:
@@ -256,6 +258,32 @@ def emphasis_segments(track: FrameTrack, speech: np.ndarray, nuclei: np.ndarray,
             item["word"] = word
         out.append(item)
     return out
+
+
+def emphasis_units(track: FrameTrack, word_timings=None) -> list:
+    """The units emphasis is scored on: (start_s, end_s, word or None) per word, else per syllable."""
+    if word_timings:
+        return _word_units(word_timings)
+    speech = speech_frames(track.energy_db)
+    return _syllable_units(track, speech, syllable_nuclei(track, speech))
+
+
+def unit_features(track: FrameTrack, units) -> np.ndarray:
+    """(n_units, 3): peak pitch in semitones re the clip median, peak energy in dB, duration in s (NaN: none)."""
+    return np.array([_unit_features(track, start, end) for start, end, _ in units]).reshape(-1, 3)
+
+
+def unit_prominence(track: FrameTrack, units) -> np.ndarray | None:
+    """Each unit's prominence (mean z-score of its features across the units; -inf where unmeasurable), or
+    None with fewer than 3 measurable units. The counterfactual probes re-score a fixed unit with it."""
+    if len(units) < 3:
+        return None
+    feats = unit_features(track, units)
+    usable = np.isfinite(feats).all(axis=1)
+    if usable.sum() < 3:
+        return None
+    mean, std = feats[usable].mean(axis=0), feats[usable].std(axis=0) + 1e-6
+    return np.where(usable, ((feats - mean) / std).mean(axis=1), -np.inf)
 
 
 def _syllable_units(track: FrameTrack, speech: np.ndarray, nuclei: np.ndarray) -> list:

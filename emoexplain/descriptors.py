@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from emoexplain.errors import ConfigError
+from emoexplain.paths import DESCRIPTOR_BINS as BINS_PATH
 
-BINS_PATH = Path(__file__).resolve().parent.parent / "assets" / "descriptor_bins.json"
 ORDER = ("pitch", "volume", "speed", "pitch_variation", "tone", "emphasis")
 
 

@@ -84,3 +84,42 @@ class RestoreRefused(StoreError):
 # --- audio input (appended by issue 10) ------------------------------------------------------------
 class AudioUnsupported(AudioError):
     """The file is audio, but of a kind we refuse to decode (absurd rate or channel count, endless decode)."""
+
+
+# --- annotation store (appended by issue 10) -----------------------------------------------------
+class StoreFull(StoreError):
+    """The disk (or volume) holding the store is full; nothing was written."""
+
+
+class StoreReadOnly(StoreError):
+    """The store's folder or file cannot be written; nothing was written."""
+
+
+class NotYourAnalysis(InvalidJudgement):
+    """The analysis token does not match: only the session that made an analysis may judge it."""
+
+
+class AudioGone(InvalidJudgement):
+    """Consent was given, but the analysed audio is no longer on the server; nothing was saved."""
+
+
+# --- learning rounds (appended by train/rounds) ------------------------------------------------------
+class RoundError(EmoExplainError):
+    """A from-store round cannot run on this store or checkpoint; nothing was written."""
+
+
+# --- annotation campaigns (issue 13) --------------------------------------------------------------
+class CampaignError(StoreError):
+    """A campaign cannot be created or used as asked; nothing was written."""
+
+
+class CampaignNotFound(CampaignError):
+    """No campaign of that name."""
+
+
+class LeaseLost(CampaignError):
+    """A campaign clip's token is unknown or its lease ran out and the clip has since been judged enough."""
+
+
+class AdminRequired(EmoExplainError):
+    """An admin-only action (review, export, checkpoint switch) in a session that was not unlocked."""

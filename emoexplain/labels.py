@@ -6,11 +6,10 @@ vocabulary can be scored against another (``convert("joy", "meld7", "iemocap4") 
 
 import json
 from functools import lru_cache
-from pathlib import Path
 
 from emoexplain.errors import UnknownLabel
+from emoexplain.paths import LABEL_SETS as LABEL_SETS_PATH
 
-LABEL_SETS_PATH = Path(__file__).resolve().parent.parent / "assets" / "label_sets.json"
 HUB = "speechcraft7"
 
 

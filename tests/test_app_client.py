@@ -12,8 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import soundfile as sf
-
-from emoexplain.ui_testing import AppProcess, checkpoint_env
+from helpers import AppProcess, checkpoint_env
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client import Client, handle_file  # noqa: E402

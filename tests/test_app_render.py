@@ -2,9 +2,11 @@
 
 import pytest
 
-from emoexplain import ui_render as render
+from emoexplain.app import judge, render
+from emoexplain.app.auth import is_admin
+from emoexplain.app.backend import Backend
+from emoexplain.app.config import AppConfig
 from emoexplain.errors import InvalidJudgement
-from emoexplain.ui_backend import AppConfig, Backend, clean_verdicts
 
 RESULT = {
     "emotion": {"label": "angry", "probabilities": {"neutral": 0.1, "happy": 0.1, "angry": 0.7, "sad": 0.1}},
@@ -85,25 +87,15 @@ def test_value_markdown_renders_nested_stats_safely():
     assert "**judgements**: 3" in md and "<b>" not in md and "| note | id |" in md
 
 
-def test_clean_verdicts_shapes_and_validates():
-    assert clean_verdicts({"pitch": {"verdict": "right"}, "tone": {"verdict": None}}) == {
-        "pitch": {"verdict": "correct"}}
-    assert clean_verdicts({"speed": {"verdict": "wrong", "value": "fast"}}) == {
-        "speed": {"verdict": "wrong", "value": "fast"}}
-    with pytest.raises(InvalidJudgement, match="pick the right value"):
-        clean_verdicts({"speed": {"verdict": "wrong", "value": None}})
-    with pytest.raises(InvalidJudgement):
-        clean_verdicts({"speed": {"verdict": "maybe"}})
-
-
 def test_save_without_analysis_is_refused_before_touching_the_store():
     backend = Backend(AppConfig(), explainer=object(), store=object())  # a store object that cannot write
     with pytest.raises(InvalidJudgement, match="analyse a clip first"):
-        backend.save_judgement(None, emotion="agree")
+        judge.save(backend, None, emotion="agree")
     with pytest.raises(InvalidJudgement, match="Pick the emotion"):
-        backend.save_judgement(3, emotion=None)
-    with pytest.raises(InvalidJudgement, match="from 1 to 5"):
-        backend.save_judgement(3, emotion="agree", faithfulness=9)
+        judge.save(backend, 3, emotion=None)
+    with pytest.raises(InvalidJudgement, match="analyse a clip first"):
+        judge.on_save(backend, session=None, emotion="agree", annotator="", verdicts=[], values=[], transcript="",
+                      faithfulness=None, helpfulness=None, note="", consent=False, example_idx=0, examples=[])
 
 
 def test_config_from_env_and_admin_rules(monkeypatch):
@@ -111,12 +103,11 @@ def test_config_from_env_and_admin_rules(monkeypatch):
     cfg = AppConfig.from_env({"EMOEXPLAIN_MAX_SECONDS": "12", "GRADIO_SERVER_PORT": "9999",
                               "EMOEXPLAIN_ADMIN_TOKEN": "s3cret", "EMOEXPLAIN_ADMIN_USERS": "ana, bo"})
     assert (cfg.max_seconds, cfg.port, cfg.admin_users) == (12.0, 9999, ("ana", "bo"))
-    backend = Backend(cfg, explainer=object(), store=object())
-    assert backend.check_admin("s3cret") and not backend.check_admin("wrong") and not backend.check_admin("")
-    assert backend.check_admin(None, username="bo") and not backend.check_admin(None, username="eve")
-    open_local = Backend(AppConfig(host="127.0.0.1"), explainer=object(), store=object())
-    public = Backend(AppConfig(host="0.0.0.0"), explainer=object(), store=object())
-    assert open_local.check_admin(None) and not public.check_admin(None)
+    assert is_admin(cfg, "s3cret") and not is_admin(cfg, "wrong") and not is_admin(cfg, "")
+    assert is_admin(cfg, None, username="bo") and not is_admin(cfg, None, username="eve")
+    assert is_admin(AppConfig(host="127.0.0.1"), None) and not is_admin(AppConfig(host="0.0.0.0"), None)
+    monkeypatch.setenv("SPACE_ID", "owner/space")   # a Space without a token is never open
+    assert not is_admin(AppConfig(host="127.0.0.1"), None)
 
 
 def test_import_app_is_cheap():
@@ -158,13 +149,13 @@ def test_model_call_is_wrapped_in_spaces_gpu_when_the_package_is_present(monkeyp
                                                                                               max_seconds))
     model = object()
     backend = Backend(AppConfig(max_seconds=12), explainer=model, store=object())
-    assert backend._explain("clip.wav", id(backend.model), 12.0) == ("clip.wav", model, 12.0)
+    assert backend.explain("clip.wav", id(backend.model), 12.0) == ("clip.wav", model, 12.0)
     assert calls == [(60, ("clip.wav", id(backend.model), 12.0))]
 
     monkeypatch.delitem(sys.modules, "spaces")
     monkeypatch.setattr("builtins.__import__", _refuse("spaces"))
     plain = Backend(AppConfig(), explainer=model, store=object())
-    assert plain._explain("b.wav", id(plain.model), 30.0) == ("b.wav", model, 30.0) and len(calls) == 1
+    assert plain.explain("b.wav", id(plain.model), 30.0) == ("b.wav", model, 30.0) and len(calls) == 1
 
 
 def _refuse(name):
@@ -180,13 +171,13 @@ def _refuse(name):
 
 def test_consent_after_the_upload_expired_is_refused_not_saved_without_audio(tmp_path):
     backend = Backend(AppConfig(), explainer=object(), store=object())  # a store object that cannot write
-    backend._audio[5] = str(tmp_path / "gone.wav")  # gradio's cache deleted the upload
+    backend.submissions.remember_audio(5, str(tmp_path / "gone.wav"))  # gradio's cache deleted the upload
     with pytest.raises(InvalidJudgement, match="no longer on the server"):
-        backend.save_judgement(5, emotion="agree", consent=True)
+        judge.save(backend, 5, emotion="agree", consent=True)
 
 
 def test_example_clips_from_a_folder_json_or_files_and_none_when_empty(tmp_path):
-    from emoexplain.ui_backend import example_clips
+    from emoexplain.app.examples import example_clips
     assert example_clips(tmp_path / "absent") == [] and example_clips(tmp_path) == []
     (tmp_path / "b.wav").write_bytes(b"RIFF")
     (tmp_path / "a.flac").write_bytes(b"fLaC")

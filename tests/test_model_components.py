@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from emoexplain.errors import ConfigError
 from emoexplain.model import ModelConfig, TrainExample, build_explainer, load_explainer, save_checkpoint
 from emoexplain.model.adapter import Adapter
 from emoexplain.model.bottleneck import Bottleneck
@@ -121,3 +122,15 @@ def test_device_map_auto_loads_through_accelerate():
     auto = build_explainer(ModelConfig.preset("tiny"), device="auto")
     plain = build_explainer(ModelConfig.preset("tiny"))
     np.testing.assert_allclose(auto.score_labels([clip]), plain.score_labels([clip]), atol=1e-6)
+
+
+def test_attention_implementation_is_a_config_value():
+    clip = 0.1 * np.random.default_rng(2).standard_normal(16000).astype(np.float32)
+    sdpa = build_explainer(ModelConfig.preset("tiny"))
+    eager = build_explainer(ModelConfig.preset("tiny", attn_implementation="eager"))
+    assert sdpa.llm.get_base_model().config._attn_implementation == "sdpa"
+    assert eager.llm.get_base_model().config._attn_implementation == "eager"
+    assert eager.encoder.model.config._attn_implementation == "eager"
+    np.testing.assert_allclose(eager.score_labels([clip]), sdpa.score_labels([clip]), atol=1e-5)
+    with pytest.raises(ConfigError, match="attn_implementation"):
+        ModelConfig.preset("tiny", attn_implementation="fast")

@@ -92,7 +92,13 @@ def test_resume_gives_the_same_state(tmp_path, corpus):
         torch.testing.assert_close(a[name], b[name], rtol=0, atol=1e-6, msg=name)
     # optimizer state (Adam moments and step counts) matches too: compare the saved states
     fit(dataclasses.replace(first, name="full2", max_steps=5), train_rows=rows, eval_rows=[], save_final=False)
-    from safetensors.torch import load_file  # noqa: F401  (accelerate writes optimizer.bin with torch.save)
+    from safetensors.torch import load_file
+    # the state holds only what trains (LoRA, branches, adapters): never the frozen HuBERT or LLM weights
+    saved = load_file(str(first.run_dir / "state" / "model.safetensors"))
+    trained = {id(p) for stage in ("asr", "ser_sed_asr") for p in full.explainer.stage_parameters(stage)}
+    assert set(saved) == {n for n, p in full.explainer.named_parameters() if id(p) in trained}
+    assert not any(k.startswith("encoder.") or ("lora_" not in k and "modules_to_save" not in k and
+                                                k.startswith("llm.")) for k in saved)
     opt_full = torch.load(tmp_path / "full2" / "state" / "optimizer.bin", weights_only=False)
     opt_res = torch.load(first.run_dir / "state" / "optimizer.bin", weights_only=False)
     assert opt_full["state"].keys() == opt_res["state"].keys()
@@ -219,3 +225,19 @@ def test_evaluation_does_not_depend_on_the_last_training_stage(tmp_path, corpus)
         assert _losses(cfg.run_dir)[-1]["stage"] == last
         got = {k: v for k, v in result.metrics.items() if k not in ("step", "epoch", "eval_s")}
         assert got == reference, last
+
+
+def test_gradient_checkpointing_trains_the_same(tmp_path, corpus):
+    """The config switch reaches the LLM, and recomputing activations in backward changes no number."""
+    from train.loop import fit
+
+    torch.set_num_threads(1)
+    rows = _rows(corpus, "train")[:2]
+    runs = {}
+    for flag in (False, True):
+        cfg = _cfg(tmp_path, name=f"ckpt_{flag}", schedule="alternating", alternate_by="steps", alternate_steps=1,
+                   max_steps=3, batch_size=2, gradient_checkpointing=flag)
+        result = fit(cfg, train_rows=rows, eval_rows=[], save_final=False)
+        assert result.explainer.llm.is_gradient_checkpointing == flag
+        runs[flag] = [l["loss"] for l in _losses(cfg.run_dir)]
+    assert runs[True] == pytest.approx(runs[False], rel=1e-5)

@@ -28,7 +28,7 @@ def cmd_eval(args, overrides) -> int:
     from train.evaluate.report import write_report
     from train.evaluate.runner import evaluate_explainer
 
-    explainer = _load_model(args.checkpoint)
+    explainer = _load_model(args.checkpoint)  # the GPU (an explainer in bfloat16) when there is one
     rows = read_manifest(args.manifest, split=args.split)
     metrics = evaluate_explainer(explainer, rows, limit=args.limit or None, generate_max=args.generate or None,
                                  keep_predictions=True)
@@ -42,15 +42,20 @@ def cmd_eval(args, overrides) -> int:
 def _load_model(checkpoint: str):
     from train import systems
 
-    return systems.load(checkpoint, device="cpu")
+    return systems.load(checkpoint)
 
 
 def cmd_from_store(args, overrides) -> int:
     from train.from_store import from_store
 
-    result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, config_path=args.config,
-                        overrides=overrides, out_dir=args.out)
-    print(json.dumps(result, indent=2))
+    result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, parent_test=args.parent_test,
+                        config_path=args.config, overrides=overrides, out_dir=args.out,
+                        campaign=args.campaign)
+    report = result["round"]
+    print(json.dumps({"status": report["status"], "reasons": report["reasons"], "checkpoint": result["checkpoint"],
+                      "store_run_id": result["run_id"], "steps": {k: report["steps"][k] for k in ("asr", "ser_sed_asr")},
+                      "n_train": report["n_train"], "n_eval": report["n_eval"], "seconds": report["seconds"]},
+                     indent=2))
     return 0
 
 
@@ -182,12 +187,15 @@ def parser() -> argparse.ArgumentParser:
                    help="generate captions for the first N scored rows only (default: all; the report says)")
     e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
     e.set_defaults(func=cmd_eval)
-    s = sub.add_parser("from-store", help="fine-tune a checkpoint on the app's corrections")
+    s = sub.add_parser("from-store", help="one round on the app's corrections: train, judge on held-out clips, "
+                                          "promote or reject (--round.key=value: split and gate settings)")
     s.add_argument("--db", required=True)
     s.add_argument("--checkpoint", required=True, help="the current (parent) checkpoint")
-    s.add_argument("--replay", help="manifest of the original corpus to mix in (default: the parent's)")
+    s.add_argument("--replay", help="manifest of the parent's training data (default: the parent's recipe)")
+    s.add_argument("--parent-test", help="manifest whose 'test' rows are the parent's test set (default: its recipe)")
     s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
     s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.add_argument("--campaign", help="train on this annotation campaign's consensus (docs/campaigns.md)")
     s.set_defaults(func=cmd_from_store)
     d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")
     d.add_argument("--work", default="runs/demo", help="corpus and run folder")

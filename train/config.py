@@ -65,10 +65,12 @@ class TrainConfig:
     warmup_frac: float = 0.03             # first 3 % of each stage's steps
     weight_decay: float = 0.0
     grad_clip: float = 1.0                # 0 = no clipping
+    gradient_checkpointing: bool = False  # recompute the LLM's activations in backward (long clips, big batches)
     mixed_precision: str = "no"           # no | fp16 | bf16 (accelerate)
     cpu: bool = False                     # force CPU even where a GPU is present
     num_workers: int = 0                  # DataLoader workers
     torch_threads: int = 0                # torch intra-op threads (0 = torch's default; 1 on a busy small CPU)
+    dist_timeout_minutes: int = 120       # multi-process: how long replicas wait (e.g. for the main process's eval)
     # --- augmentation (train/augment.py), applied on the fly to training clips --------------------------
     augment: dict = field(default_factory=dict)  # {"p_speed", "speed_range", "p_pitch", "pitch_semitones", "p_noise", "snr_db", "p_gain", "gain_db"}
     # --- logging / checkpoints -------------------------------------------------------------------------

@@ -4,8 +4,9 @@
 2. train the ``tiny`` preset with the alternating schedule (train/configs/demo_tiny.json; prosody input on);
 3. evaluate on the held-out split (sentences AND voices never heard in training);
 4. optionally (``--ablation``) train the same recipe without the prosody input and report both;
-5. write the checkpoint (with a model card that says what it is and is not) to assets/demo_checkpoint and a few
-   held-out example clips to assets/examples/.
+5. write the checkpoint (with a model card that says what it is and is not, and the recipe that regenerates
+   its training and test clips from the corpus spec and seed) to assets/demo_checkpoint and a few held-out
+   example clips to assets/examples/.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
     from train.evaluate.report import write_report
     from train.evaluate.runner import evaluate_explainer
     from train.loop import fit
+    from train.rounds.recipes import synthetic_recipe, write_checkpoint_data
 
     # One thread by default: this tiny model gains little from a second one, and when anything else runs on a
     # 2-core machine, two intra-op threads oversubscribe it (measured 0.4 s/step with 1 thread vs 4-6 s with 2).
@@ -93,6 +95,8 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
         shutil.rmtree(out)
     save_checkpoint(explainer, out, metrics={**main["metrics"], "demo": facts},
                     train_config=main["config"].to_dict(), card=model_card(facts, main["metrics"]), version=version)
+    # how to rebuild its training data (replay) and test set (forgetting) without runs/demo: train/rounds/recipes.py
+    write_checkpoint_data(out, {split: synthetic_recipe(spec, split) for split in ("train", "test")})
     (work / "demo_facts.json").write_text(json.dumps(facts, indent=2))
     if examples_dir:
         write_examples(test_rows, Path(examples_dir), predictions=main["predictions"] or None,

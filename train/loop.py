@@ -4,7 +4,7 @@ Reads top to bottom: ``fit(cfg)`` -> ``setup`` (accelerator, seed, model, data, 
 (one optimizer step at a time: stage from train/schedule.py, lr from the stage's own step counter) ->
 ``evaluate`` at epoch ends -> ``save_checkpoint`` (the model's format) + ``state/`` (accelerate state, to resume).
 
-    accelerate launch -m train fit --config train/configs/paper_alternating.json    # multi-GPU (docs/training.md)
+    torchrun --nproc_per_node 8 -m train fit --config train/configs/paper_iemocap.json   # DDP (docs/training.md)
 
 Logs: ``<run>/metrics.jsonl`` (one JSON object per log step / eval), TensorBoard under ``<run>/tb`` when
 ``tensorboard`` is installed, and a tqdm bar on the main process.
@@ -116,30 +116,76 @@ class FitResult:
 
 
 def setup_accelerator(cfg: TrainConfig):
+    """Under DDP (torchrun / ``accelerate launch``) the wrapper holds every parameter any stage trains
+    (``Explainer.unfreeze``); in a stage, the branch it does not train is not run (asr) or runs under no_grad
+    (ser_sed_asr), so its parameters get no gradient: ``find_unused_parameters`` lets the reduction finish
+    without them, and leaves their .grad None on every rank (they are unused on all ranks alike), so AdamW skips
+    them: no update, no weight decay, no moment change. Re-wrapping per stage would rebuild the buckets at each
+    switch; dropping gradients after backward would still all-reduce the frozen branch. The timeout covers an
+    epoch-end evaluation that only the main process runs while the others wait at the next collective."""
+    from datetime import timedelta
+
     from accelerate import Accelerator
+    from accelerate.utils import DistributedDataParallelKwargs, InitProcessGroupKwargs
 
-    return Accelerator(cpu=cfg.cpu, mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum)
+    handlers = [DistributedDataParallelKwargs(find_unused_parameters=True),
+                InitProcessGroupKwargs(timeout=timedelta(minutes=cfg.dist_timeout_minutes))]
+    return Accelerator(cpu=cfg.cpu, mixed_precision=cfg.mixed_precision, gradient_accumulation_steps=cfg.grad_accum,
+                       kwargs_handlers=handlers)
 
 
-def build_model(cfg: TrainConfig, explainer=None):
-    """A fresh explainer from the preset (+ overrides), or one loaded from ``init_checkpoint``."""
+def build_model(cfg: TrainConfig, explainer=None, *, device=None):
+    """A fresh explainer from the preset (+ overrides), or one loaded from ``init_checkpoint``, built straight
+    on ``device`` (this process's accelerator device; bfloat16 backbones on CUDA)."""
     from emoexplain.model import ModelConfig, build_explainer, load_explainer
 
     if explainer is not None:
         return explainer
     if cfg.model_kind == systems.SSL:
-        return systems.build(cfg)
+        return systems.build(cfg, device=device)
     if cfg.init_checkpoint:
-        return load_explainer(cfg.init_checkpoint, device="cpu")
+        return load_explainer(cfg.init_checkpoint, device=device)
     overrides = dict(cfg.model)
     overrides.setdefault("label_set", cfg.label_set)
-    return build_explainer(ModelConfig.preset(cfg.model_preset, **overrides))
+    return build_explainer(ModelConfig.preset(cfg.model_preset, **overrides), device=device)
 
 
 def count_params(model) -> dict:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return {"total": total, "trainable": trainable, "frozen": total - trainable}
+
+
+def keep_only_trained_weights(accelerator):
+    """Make ``save_state`` / ``load_state`` hold only the weights that train (LoRA, branches, adapters) beside
+    the optimizer, RNG and sampler states accelerate writes: the frozen backbones come from their ids, and
+    saving them (accelerate's default) cost ~16.7 GB per save at paper size. Loading refuses a state whose
+    weights are not exactly this run's trained ones."""
+    from accelerate.utils import SAFE_WEIGHTS_NAME
+    from safetensors.torch import load_file
+
+    from emoexplain.errors import ConfigError
+
+    def trained(model) -> set[str]:
+        return {name for name, p in model.named_parameters() if p.requires_grad}
+
+    def before_save(models, weights, output_dir):
+        for i, model in enumerate(models):
+            keep = trained(model)
+            weights[i] = {k: v for k, v in weights[i].items() if k in keep}
+
+    def before_load(models, input_dir):
+        for i, model in enumerate(models):
+            name = SAFE_WEIGHTS_NAME if i == 0 else SAFE_WEIGHTS_NAME.replace(".safetensors", f"_{i}.safetensors")
+            state = load_file(str(Path(input_dir) / name))
+            if set(state) != trained(model):
+                raise ConfigError(f"{input_dir} holds the state of another run (its weights are not the ones "
+                                  "this config trains); resume with the config that wrote it.")
+            model.load_state_dict(state, strict=False)
+        models.clear()  # loaded here: accelerate must not load them again (strictly, as a whole model)
+
+    accelerator.register_save_state_pre_hook(before_save)
+    accelerator.register_load_state_pre_hook(before_load)
 
 
 def save_state(accelerator, run_dir: Path, progress: Progress) -> Path:
@@ -187,11 +233,12 @@ class MetricLog:
 # --- the loop --------------------------------------------------------------------------------------------
 def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, resume: str | Path | None = None,
         evaluate_fn=None, card: str | None = None, save_final: bool = True,
-        version: str | None = None) -> FitResult:
+        version: str | None = None, on_step=None) -> FitResult:
     """Train as ``cfg`` says; returns where the checkpoint went, the final progress and eval metrics.
 
     ``train_rows``/``eval_rows`` replace the manifests (from-store and tests); ``resume`` continues from a
-    ``<run>/state`` folder; ``evaluate_fn(explainer, rows) -> dict`` replaces the default evaluation.
+    ``<run>/state`` folder; ``evaluate_fn(explainer, rows) -> dict`` replaces the default evaluation;
+    ``on_step(explainer, progress, stage)`` runs on every process after each optimizer step (progress, tests).
     """
     import torch
 
@@ -203,7 +250,7 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     if cfg.torch_threads:
         torch.set_num_threads(cfg.torch_threads)
     accelerator = setup_accelerator(cfg)
-    set_seed(cfg.seed)
+    set_seed(cfg.seed, device_specific=True)  # + process index: each replica draws its own VIB noise
     run_dir = cfg.run_dir
     run_dir.mkdir(parents=True, exist_ok=True)
     if train_rows is None:
@@ -212,12 +259,15 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     if not train_rows:
         from emoexplain.errors import ConfigError
         raise ConfigError(f"No training rows (split {cfg.train_split!r}); check the manifest and train_split.")
-    model = build_model(cfg, explainer)
+    model = build_model(cfg, explainer, device=str(accelerator.device))
+    if cfg.gradient_checkpointing:  # recompute the LLM's activations in backward: less memory, ~30 % more time
+        model.llm.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     # the union of what every stage trains (frozen ones get no gradient, so AdamW leaves them and their moments
     # untouched in the other stage); the stage itself is an argument of each forward
     params = model.unfreeze(sched.stages_of(cfg.schedule))
     optimizer = torch.optim.AdamW(params, lr=cfg.lr_asr, weight_decay=cfg.weight_decay)
     model, optimizer = accelerator.prepare(model, optimizer)
+    keep_only_trained_weights(accelerator)
     explainer = accelerator.unwrap_model(model)
     log = MetricLog(run_dir, accelerator.is_main_process, cfg.tensorboard)
     if accelerator.is_main_process:
@@ -237,7 +287,8 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     bar = _progress_bar(cfg, accelerator, n_epochs * steps_per_epoch, progress.step)
     done = False
     while progress.epoch < n_epochs and not done:
-        done = _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar)
+        done = _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar,
+                          on_step)
         if done:
             break
         progress.epoch += 1
@@ -266,7 +317,8 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     return FitResult(run_dir, checkpoint, progress, metrics, explainer)
 
 
-def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar) -> bool:
+def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress, stage_total, log, bar,
+               on_step) -> bool:
     """One pass over the data from ``progress.batches_done``; True when max_steps was reached."""
     import torch
     from torch.utils.data import DataLoader
@@ -287,7 +339,7 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
         # template choice seeded per batch, so a resumed run composes the same captions
         examples = examples_for(stage, items, cfg, random.Random(f"{cfg.seed}-captions-{progress.epoch}-{i}"))
         progress.batches_done = i + 1
-        if not examples:
+        if not _every_rank_has(accelerator, examples):
             continue
         batch = explainer.collate(examples, stage=stage)  # skips the prosody track in the ASR stage
         with accelerator.accumulate(model):
@@ -307,6 +359,8 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
             continue
         progress.step += 1
         progress.stage_steps[stage] = progress.stage_steps.get(stage, 0) + 1
+        if on_step is not None:
+            on_step(explainer, progress, stage)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(stage=stage, loss=f"{window[-1][0]:.3f}")
@@ -322,6 +376,17 @@ def _run_epoch(cfg, accelerator, model, explainer, optimizer, dataset, progress,
         if cfg.max_steps and progress.step >= cfg.max_steps:
             return True
     return False
+
+
+def _every_rank_has(accelerator, examples) -> bool:
+    """False when this process, or under DDP any process, has nothing to train on in this batch (the ASR stage
+    skips rows without a transcript): every replica then skips the step together, or the others would wait in
+    backward's all-reduce forever."""
+    if accelerator.num_processes == 1:
+        return bool(examples)
+    import torch
+    count = torch.tensor([len(examples)], device=accelerator.device)
+    return bool(accelerator.gather(count).min() > 0)
 
 
 def _evaluate(evaluate_fn, explainer, rows, progress, log) -> dict:

@@ -14,7 +14,7 @@ _EXPORTS = {
     "load_explainer": "emoexplain.model.checkpoint",
     "save_checkpoint": "emoexplain.model.checkpoint",
     "push_to_hub": "emoexplain.model.checkpoint",
-    "DEFAULT_CHECKPOINT": "emoexplain.model.checkpoint",
+    "DEFAULT_CHECKPOINT": "emoexplain.paths",
     "Explainer": "emoexplain.model.explainer",
     "TrainExample": "emoexplain.model.data",
     "SpeechBatch": "emoexplain.model.data",

@@ -10,6 +10,9 @@
 The frozen backbones are loaded from the ids in the config (hub ids or repo-relative folders), so a checkpoint
 is a few MB at any size. Local save and ``push_to_hub`` share ``save_checkpoint``; loading a hub id first
 downloads the folder with ``huggingface_hub.snapshot_download`` and then takes the local path.
+
+Also here: what the app lists and shows about checkpoints (``discover_checkpoints``, ``card_body``,
+``checkpoint_metrics``, ``is_demo_checkpoint``), so the app never parses a checkpoint folder itself.
 """
 
 from __future__ import annotations
@@ -21,21 +24,27 @@ import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from emoexplain.errors import CheckpointError, CheckpointMismatch
-from emoexplain.model.config import REPO_ROOT, ModelConfig, resolve_backbone
+from emoexplain.model.config import ModelConfig, resolve_backbone
+from emoexplain.paths import DEFAULT_CHECKPOINT, ROOT
+
+if TYPE_CHECKING:
+    import torch
 
 FORMAT, FORMAT_VERSION = "emoexplain-checkpoint", 1
-DEFAULT_CHECKPOINT = REPO_ROOT / "assets" / "demo_checkpoint"
 SPEECH_FILE, LORA_DIR = "speech_modules.safetensors", "lora"
 PACKAGES = ("torch", "transformers", "peft", "tokenizers", "safetensors", "huggingface_hub", "accelerate")
 
 
 def default_device_dtype(device=None, dtype=None) -> tuple[str, torch.dtype]:
-    """CPU float32; CUDA bfloat16 (the frozen backbones only: branches and adapters stay float32)."""
-    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    """The one device picker: ``device``, else $EMOEXPLAIN_DEVICE, else CUDA when a GPU is visible (on ZeroGPU
+    the model is moved there at start, as its docs advise), else CPU. CPU float32; CUDA bfloat16 (the frozen
+    backbones only: branches and adapters stay float32)."""
+    import torch
+
+    device = device or os.environ.get("EMOEXPLAIN_DEVICE") or ("cuda" if torch.cuda.is_available() else "cpu")
     if dtype is None:
         dtype = torch.float32 if str(device) == "cpu" else torch.bfloat16
     return str(device), dtype
@@ -53,7 +62,8 @@ def build_explainer(config: ModelConfig, *, device=None, dtype=None):
     auto = device == "auto"
     device, dtype = default_device_dtype(None if auto else device, dtype)
     try:
-        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype)
+        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
+                                     attn_implementation=config.attn_implementation)
         llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
                                   device_map="auto" if auto else None)
     except OSError as exc:
@@ -78,7 +88,7 @@ def backbone_fingerprint(explainer) -> dict:
 # --- save --------------------------------------------------------------------------------------------------------
 def _git_revision() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                               timeout=5).stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -177,6 +187,9 @@ def load_explainer(path_or_hub_id: str | None = None, *, device=None, dtype=None
                    llm: str | None = None):
     """Rebuild an Explainer from a checkpoint folder or hub id (None: $EMOEXPLAIN_CHECKPOINT, else the demo).
 
+    ``device``/``dtype`` default to the GPU in bfloat16 when there is one, else the CPU in float32; the frozen
+    backbones are loaded straight there in that dtype (never a float32 copy on the host first).
+
     ``encoder`` / ``llm`` replace the backbone ids recorded in the checkpoint (e.g. a local mirror); a backbone of
     a different size raises CheckpointMismatch.
     """
@@ -210,3 +223,50 @@ def load_explainer(path_or_hub_id: str | None = None, *, device=None, dtype=None
     readme = folder / "README.md"
     explainer.card_markdown = readme.read_text() if readme.exists() else ""
     return explainer.freeze()
+
+
+# --- what the app lists and shows ---------------------------------------------------------------------------------
+def discover_checkpoints(roots, configured: str | None = None) -> list[str]:
+    """The default (demo) checkpoint, ``configured``, then every checkpoint folder (one holding a config.json)
+    under ``roots``, each once, in that order."""
+    found = [str(DEFAULT_CHECKPOINT)] if DEFAULT_CHECKPOINT.is_dir() else []
+    if configured:
+        found.append(configured)
+    for root in map(Path, roots):
+        if root.is_dir():
+            found += sorted(str(p.parent) for p in root.glob("**/config.json") if len(p.parts) < 20)
+    return list(dict.fromkeys(found))
+
+
+def card_body(card: str) -> str:
+    """A model card without its YAML header (``---`` ... ``---``): metadata for the hub, noise on a page."""
+    if card.startswith("---"):
+        end = card.find("\n---", 3)
+        if end != -1:
+            return card[end + 4:].lstrip()
+    return card
+
+
+def checkpoint_metrics(explainer, folder) -> dict:
+    """The metrics the explainer carries, else the checkpoint folder's metrics.json, else {}."""
+    metrics = getattr(explainer, "metrics", None)
+    if isinstance(metrics, dict):
+        return metrics
+    file = Path(folder) / "metrics.json"
+    try:
+        return json.loads(file.read_text()) if file.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def is_demo_checkpoint(path: str | None, card: str = "") -> bool:
+    """The bundled default checkpoint is the demo (so is any whose card says it learned from synthetic speech)."""
+    if path is None:
+        return True
+    try:
+        if Path(path).resolve() == DEFAULT_CHECKPOINT.resolve():
+            return True
+    except OSError:
+        pass
+    card = (card or "").lower()
+    return "synthetic" in card and "demo" in card

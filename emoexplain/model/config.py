@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emoexplain.errors import ConfigError
+from emoexplain.paths import ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TINY_BACKBONES = "assets/tiny_backbones"
+ATTENTION = ("sdpa", "eager", "flash_attention_2")  # transformers' attn_implementation values we support
 
 # Training stages (paper.md 5) and the speech branches each one trains; LoRA trains in every stage but eval.
 # The one list of stage names: train/schedule.py and the Explainer read it from here.
@@ -64,6 +65,7 @@ class ModelConfig:
     answer_prefix: str = "Emotion:"          # label scoring reads the label right after this slot
     max_new_tokens: int = 96                 # a SpeechCraft caption is 40-70 Llama-3 tokens
     normalize_audio: bool = True             # zero-mean unit-variance per clip, as Wav2Vec2FeatureExtractor
+    attn_implementation: str = "sdpa"        # encoder + LLM attention: sdpa | eager | flash_attention_2
     seed: int = 0                            # initialises branches, adapters and LoRA
     extra: dict = field(default_factory=dict, compare=False, hash=False)  # free notes, kept in config.json
 
@@ -74,6 +76,8 @@ class ModelConfig:
             raise ConfigError(f"beta must be >= 0, got {self.beta}.")
         if self.use_prosody and not self.disentangle:
             raise ConfigError("use_prosody feeds the descriptor branch, which disentangle=false bypasses.")
+        if self.attn_implementation not in ATTENTION:
+            raise ConfigError(f"attn_implementation={self.attn_implementation!r}; choose one of {ATTENTION}.")
         from emoexplain.labels import labels
         labels(self.label_set)  # raises UnknownLabel with the allowed names
 
@@ -108,7 +112,7 @@ class ModelConfig:
 
 def resolve_backbone(id_or_path: str) -> str:
     """A repo-relative folder becomes absolute; a hub id (or an absolute path) is returned unchanged."""
-    local = REPO_ROOT / id_or_path
+    local = ROOT / id_or_path
     if not Path(id_or_path).is_absolute() and local.exists():
         return str(local)
     return id_or_path

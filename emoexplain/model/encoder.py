@@ -37,13 +37,16 @@ class SpeechEncoder(nn.Module):
         self._uses_mask = cfg.feat_extract_norm == "layer"
 
     @staticmethod
-    def load(id_or_path: str, *, device=None, dtype=None) -> "SpeechEncoder":
+    def load(id_or_path: str, *, device=None, dtype=None, attn_implementation: str = "sdpa") -> "SpeechEncoder":
+        """Weights go straight to ``device`` in ``dtype`` (transformers 5 builds on the meta device and fills
+        each tensor from the checkpoint, so host memory holds no float32 or second copy)."""
         from transformers import AutoConfig, HubertForCTC, HubertModel
         config = AutoConfig.from_pretrained(id_or_path)
         is_ctc = any("ForCTC" in a for a in (config.architectures or []))
         cls = HubertForCTC if is_ctc else HubertModel
-        model = cls.from_pretrained(id_or_path, dtype=dtype or torch.float32)
-        return SpeechEncoder(model.to(device or "cpu"))
+        model = cls.from_pretrained(id_or_path, dtype=dtype or torch.float32, device_map=str(device or "cpu"),
+                                    attn_implementation=attn_implementation)
+        return SpeechEncoder(model)
 
     def train(self, mode: bool = True):
         super().train(mode)

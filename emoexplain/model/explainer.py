@@ -372,6 +372,71 @@ class Explainer(nn.Module):
         return ModelOutput(self.labels[best], {l: float(p) for l, p in zip(self.labels, probs)}, caption,
                            transcript, descriptors, tuple(emphasis), tuple(words), time.perf_counter() - start)
 
+    @torch.no_grad()
+    def predict_batch(self, samples_list, *, tracks=None, generate: bool = True, zeroed=None) -> list[ModelOutput]:
+        """``predict`` (greedy, no word timings) for many clips: one scoring forward and one generation for all,
+        each caption continuing from its row's scoring prefix cache (every prompt is computed once).
+
+        Clips of equal length are encoded together, so no padding reaches the encoder (a group-norm HuBERT
+        would feel it), and an array passed twice is encoded once. zeroed: per clip, the branches
+        ("content", "descriptor") whose speech tokens are replaced by zeros: the branch ablation.
+        """
+        from emoexplain.captions import parse_caption
+        start = time.perf_counter()
+        zeroed = zeroed or [()] * len(samples_list)
+        with _eval_mode(self):
+            speech = self._speech_rows(samples_list, tracks, zeroed)
+            scores, prefix = self._score(speech, keep_prefix=generate)
+            probs = torch.softmax(scores, -1).cpu()
+            best = probs.argmax(-1).tolist()
+            captions = self._continue_captions(speech, prefix, best) if generate else [None] * len(best)
+        out = []
+        for p, b, caption in zip(probs, best, captions):
+            parsed = parse_caption(caption) if caption is not None else None
+            out.append(ModelOutput(self.labels[b], {l: float(v) for l, v in zip(self.labels, p)}, caption,
+                                   parsed and parsed.transcript, dict(parsed.descriptors) if parsed else {},
+                                   tuple(parsed.emphasis) if parsed else (), (), time.perf_counter() - start))
+        return out
+
+    def _speech_rows(self, samples_list, tracks, zeroed) -> SpeechTokens:
+        """SpeechTokens (B, T_max, H) for clips encoded in groups of equal length; no encoder output kept."""
+        first, groups = {}, {}
+        for i, s in enumerate(samples_list):
+            if first.setdefault(id(s), i) == i:
+                groups.setdefault(len(s), []).append(i)
+        rows = {}
+        for idx in groups.values():
+            sp = self._speech_for([samples_list[i] for i in idx], [tracks[i] for i in idx] if tracks else None)
+            for r, i in enumerate(idx):
+                rows[i] = (sp.content[r], sp.descriptor[r], sp.token_mask[r])
+        width = max(m.shape[0] for _, _, m in rows.values())
+        grow = (lambda t: nn.functional.pad(t, (0, 0, 0, width - t.shape[0])))          # (T, H) -> (T_max, H)
+        parts = [rows[first[id(s)]] for s in samples_list]
+        content = torch.stack([grow(c) * ("content" not in z) for (c, _, _), z in zip(parts, zeroed)])
+        descriptor = torch.stack([grow(d) * ("descriptor" not in z) for (_, d, _), z in zip(parts, zeroed)])
+        mask = torch.stack([grow(m[:, None].float())[:, 0] > 0 for _, _, m in parts])
+        zero = torch.zeros((), device=self.device)
+        return SpeechTokens(content, descriptor, mask, zero, zero, None)
+
+    def _continue_captions(self, speech: SpeechTokens, prefix, best: list[int]) -> list[str]:
+        """Greedy captions after "Emotion: <best label>." from the scoring prefix cache of every row; labels of
+        different token lengths are right-aligned behind masked pads, so each row's prompt stays where the
+        cache holds it."""
+        b = len(best)
+        embeds, mask, _, _ = self._sequences(speech, ["caption"] * b, [self._answer_ids] * b, loss_on_answer=False,
+                                             left_pad=True)
+        labels = [self._label_ids[j] for j in best]
+        width = max(len(ids) for ids in labels)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(t)) + t for t in labels], device=self.device)
+        tail = torch.tensor([[0] * (width - len(t)) + [1] * len(t) for t in labels], device=self.device)
+        new = self.llm.generate(inputs_embeds=torch.cat([embeds, self.llm.get_input_embeddings()(ids)], 1),
+                                attention_mask=torch.cat([mask, tail], 1), past_key_values=prefix, do_sample=False,
+                                num_beams=1, max_new_tokens=self.config.max_new_tokens, eos_token_id=self._stop_ids,
+                                pad_token_id=pad, temperature=None, top_p=None, top_k=None)
+        return [self.tokenizer.decode(self._answer_ids + t + row.tolist(), skip_special_tokens=True).strip()
+                for t, row in zip(labels, new)]
+
     def word_timings(self, speech: SpeechTokens, transcript: str | None, n_samples: int):
         """CTC forced alignment of ``transcript`` when the encoder has a CTC head, else ()."""
         if not transcript or speech.encoder.ctc_logits is None:

@@ -27,18 +27,19 @@ class PromptIds:
 
 
 def load_llm(id_or_path: str, config, *, device=None, dtype=None, device_map=None):
-    """(peft model with a fresh LoRA adapter named "default", tokenizer)."""
+    """(peft model with a fresh LoRA adapter named "default", tokenizer).
+
+    Weights go straight to ``device`` (or over ``device_map``, e.g. "auto") in ``dtype``: transformers 5 builds
+    the model on the meta device and fills each tensor from the checkpoint (what ``low_cpu_mem_usage`` was).
+    """
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(id_or_path)
     if tokenizer.pad_token_id is None:  # Llama-3 ships none; masks, not the pad id, decide what is attended
         tokenizer.pad_token = tokenizer.eos_token
-    kwargs = {"dtype": dtype or torch.float32}
-    if device_map is not None:
-        kwargs["device_map"] = device_map
-    model = AutoModelForCausalLM.from_pretrained(id_or_path, **kwargs)
-    if device_map is None:
-        model = model.to(device or "cpu")
+    model = AutoModelForCausalLM.from_pretrained(id_or_path, dtype=dtype or torch.float32,
+                                                 device_map=device_map or str(device or "cpu"),
+                                                 attn_implementation=config.attn_implementation)
     return add_lora(model, config), tokenizer
 
 

@@ -14,7 +14,8 @@ See docs/store.md for the schema, the CLI (``python -m emoexplain.store``) and b
 from emoexplain.store.agreement import cohen_kappa, fleiss_kappa, krippendorff_alpha_nominal
 from emoexplain.store.backup import backup, check_backup, restore, restore_from_hub, start_hub_sync
 from emoexplain.store.db import DB_NAME, Store, data_dir, open_store
-from emoexplain.store.queries import EXPORT_FORMATS, agreement, export, stats, training_examples
+from emoexplain.store.queries import (EXPORT_FORMATS, Table, agreement, export, export_filename, export_formats,
+                                      recent_judgements, stats, training_examples, training_runs)
 from emoexplain.store.records import (NOTE_MAX_CHARS, delete_annotator, delete_clip, record_analysis,
                                       record_judgement, record_training_run, vocabulary)
 
@@ -23,4 +24,5 @@ __all__ = [
     "data_dir", "restore", "restore_from_hub", "start_hub_sync",
     "delete_annotator", "delete_clip", "export", "fleiss_kappa", "krippendorff_alpha_nominal", "open_store",
     "record_analysis", "record_judgement", "record_training_run", "stats", "training_examples", "vocabulary",
+    "Table", "export_filename", "export_formats", "recent_judgements", "training_runs",
 ]

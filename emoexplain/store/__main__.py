@@ -1,4 +1,5 @@
 """``python -m emoexplain.store stats|agreement|export|backup|restore|delete-clip|delete-annotator DB ...``
+and ``python -m emoexplain.store campaign ...`` (emoexplain/store/campaigns/cli.py).
 
 A thin client of the library: every command prints JSON (or writes a file); any error exits with
 status 2 and one line on stderr.
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("sha256")
     p = command("delete-annotator", _delete_annotator, "Remove an annotator and all their judgements.")
     p.add_argument("annotator")
+    from emoexplain.store.campaigns.cli import add_parser as add_campaign_parser
+    add_campaign_parser(sub)
     return parser
 
 

@@ -7,21 +7,22 @@ that chance agreement is 1).
 from __future__ import annotations
 
 import itertools
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Hashable, Iterable, Sequence
 
 
 def cohen_kappa(a: Sequence[Hashable], b: Sequence[Hashable]) -> float | None:
-    """Cohen's kappa of two raters who labelled the same items (``a[i]`` and ``b[i]``)."""
+    """Cohen's kappa of two raters who labelled the same items (``a[i]`` and ``b[i]``): scikit-learn's."""
     if len(a) != len(b):
         raise ValueError(f"cohen_kappa needs paired labels, got {len(a)} and {len(b)}.")
-    n = len(a)
-    if n == 0:
+    if not a or len(set(a) | set(b)) < 2:  # no items, or one category: chance agreement is 1
         return None
-    observed = sum(x == y for x, y in zip(a, b)) / n
-    ca, cb = Counter(a), Counter(b)
-    expected = sum(ca[k] * cb[k] for k in ca) / (n * n)
-    return None if expected == 1 else (observed - expected) / (1 - expected)
+    import numpy as np
+    from sklearn.metrics import cohen_kappa_score
+
+    codes = {v: i for i, v in enumerate(sorted(set(a) | set(b), key=str))}
+    kappa = cohen_kappa_score([codes[x] for x in a], [codes[y] for y in b], replace_undefined_by=np.nan)
+    return None if kappa != kappa else float(kappa)
 
 
 def fleiss_kappa(counts: Sequence[Sequence[float]]) -> float | None:
@@ -31,6 +32,8 @@ def fleiss_kappa(counts: Sequence[Sequence[float]]) -> float | None:
     per-item agreement is averaged and category proportions are pooled over all ratings, which is
     Fleiss' formula when every item has the same number of ratings.
     """
+    # hand-written because the library versions (statsmodels' fleiss_kappa) assume every item has the same
+    # number of ratings, which a store of volunteers' judgements never has
     rows = [list(row) for row in counts if sum(row) >= 2]
     if not rows:
         return None
@@ -41,37 +44,33 @@ def fleiss_kappa(counts: Sequence[Sequence[float]]) -> float | None:
 
 
 def krippendorff_alpha_nominal(units: Iterable[Sequence[Hashable | None]]) -> float | None:
-    """Krippendorff's alpha for nominal data; ``units`` holds each unit's values (``None`` = missing).
+    """Krippendorff's alpha for nominal data; ``units`` holds each unit's values (``None`` = missing): the
+    ``krippendorff`` package's.
 
-    Units with fewer than two values are not pairable and are left out, as in Krippendorff (2011).
+    Units with fewer than two values are not pairable and are left out, as in Krippendorff (2011). Nominal
+    alpha depends only on the values within each unit, not on which rater gave them, so each unit's values
+    fill the first rows of its column of the raters x units matrix.
     """
-    coincidence: dict[tuple, float] = defaultdict(float)
-    for unit in units:
-        values = [v for v in unit if v is not None]
-        m = len(values)
-        if m < 2:
-            continue
-        for i, j in itertools.permutations(range(m), 2):
-            coincidence[values[i], values[j]] += 1 / (m - 1)
-    n_c: dict = defaultdict(float)
-    for (c, _), o in coincidence.items():
-        n_c[c] += o
-    n = sum(n_c.values())
-    if n <= 1:
+    import krippendorff
+    import numpy as np
+
+    columns = [[v for v in unit if v is not None] for unit in units]
+    columns = [c for c in columns if len(c) >= 2]
+    codes = {v: i for i, v in enumerate(sorted({v for c in columns for v in c}, key=str))}
+    if len(codes) < 2:  # nothing pairable, or one category: no expected disagreement
         return None
-    disagree_observed = sum(o for (c, k), o in coincidence.items() if c != k)
-    disagree_expected = sum(n_c[c] * n_c[k] for c in n_c for k in n_c if c != k)
-    if disagree_expected == 0:
-        return None
-    return 1 - (n - 1) * disagree_observed / disagree_expected
+    data = np.full((max(len(c) for c in columns), len(columns)), np.nan)
+    for j, column in enumerate(columns):
+        data[:len(column), j] = [codes[v] for v in column]
+    return float(krippendorff.alpha(reliability_data=data, level_of_measurement="nominal"))
 
 
 def agreement_table(ratings: dict[Hashable, dict[str, Hashable]]) -> dict:
-    """All three coefficients for ``{item: {annotator: value}}`` (items rated once still count for
-    nothing, as they carry no agreement information)."""
-    annotators = sorted({a for by in ratings.values() for a in by})
-    categories = sorted({v for by in ratings.values() for v in by.values()}, key=str)
+    """All three coefficients for ``{item: {annotator: value}}``. Items rated once carry no agreement
+    information and are left out: ``n_items``, ``n_annotators`` and ``n_ratings`` count what remains."""
     pairable = {item: by for item, by in ratings.items() if len(by) >= 2}
+    annotators = sorted({a for by in pairable.values() for a in by})  # the raters the coefficients rest on
+    categories = sorted({v for by in pairable.values() for v in by.values()}, key=str)
     pairwise = []
     for x, y in itertools.combinations(annotators, 2):
         both = [by for by in pairable.values() if x in by and y in by]

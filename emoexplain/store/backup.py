@@ -8,7 +8,6 @@ downloads the latest snapshot when the local store is empty. It only runs when
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import logging
 import os
@@ -17,10 +16,12 @@ import tempfile
 from pathlib import Path
 
 from emoexplain.errors import RestoreRefused, StoreError
-from emoexplain.store.db import AUDIO_DIR, SCHEMA, Store, _looks_like_sqlite, migrations, open_store
+from emoexplain.store.db import (AUDIO_DIR, SCHEMA, Store, _looks_like_sqlite, migrations, open_store,
+                                 storage_failure, sweep_temp_files, temp_file)
 
 log = logging.getLogger(__name__)
 BACKUP_DIR = "backups"
+HUB_DIR = "hub"  # beside the DB: the CommitScheduler's folder (the snapshot being uploaded)
 HUB_SNAPSHOT = "snapshots/emoexplain.db"  # path of the snapshot in the dataset repo
 
 
@@ -37,23 +38,23 @@ def backup(store: Store, dest: str | os.PathLike | None = None) -> Path:
             raise StoreError("An in-memory store has no folder for backups; pass dest=.")
         dest = store.path.parent / BACKUP_DIR / f"emoexplain-{_stamp()}.db"
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-", suffix=".db")
-    os.close(fd)
     try:
-        target = sqlite3.connect(tmp)
-        try:
-            with store.lock:
-                store.db.conn.backup(target)  # one pass: a consistent read snapshot of the source
-            target.execute("PRAGMA journal_mode = DELETE")
-            _check_integrity(target, tmp)
-        finally:
-            target.close()
-        os.replace(tmp, dest)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+        with temp_file(dest.parent, ".db") as tmp:
+            target = sqlite3.connect(tmp)
+            try:
+                with store.lock:
+                    store.db.conn.backup(target)  # one pass: a consistent read snapshot of the source
+                target.execute("PRAGMA journal_mode = DELETE")
+                _check_integrity(target, dest.name)
+            finally:
+                target.close()
+            os.replace(tmp, dest)
+    except (OSError, sqlite3.OperationalError) as e:
+        failure = storage_failure(e)
+        if failure is None:
+            raise
+        raise failure from e
+    sweep_temp_files(dest.parent)  # what an earlier, killed backup left here
     return dest
 
 
@@ -180,7 +181,7 @@ def start_hub_sync(store: Store, repo_id: str | None = None, *, every_minutes: f
             self._pushed = fingerprint
             return info
 
-    return SnapshotScheduler(repo_id=repo_id, folder_path=store.path.parent / "hub", every=every_minutes,
+    return SnapshotScheduler(repo_id=repo_id, folder_path=store.path.parent / HUB_DIR, every=every_minutes,
                              repo_type="dataset", private=private, squash_history=squash_history, hf_api=hf_api)
 
 

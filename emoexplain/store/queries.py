@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import os
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 from emoexplain.errors import StoreError
 from emoexplain.store.agreement import agreement_table
-from emoexplain.store.db import Store
+from emoexplain.store.db import Store, sweep_temp_files, temp_file
 
-EXPORT_FORMATS = ("jsonl", "csv", "parquet", "manifest")
+EXPORT_FORMATS = ("jsonl", "csv", "parquet", "manifest")   # manifest: the training manifest (JSONL)
+_EXPORT_SUFFIX = {"manifest": "manifest.jsonl"}
 
 _LATEST_SQL = """
 SELECT j.*, a.clip_sha256, a.label AS model_label, a.label_set, a.descriptors AS model_descriptors,
@@ -76,7 +79,7 @@ def _vote(votes: list[tuple[object, float]]) -> tuple[object, float] | None:
 
 def training_examples(store: Store, *, min_agreement: float | None = None, consent_only: bool = True,
                       annotator_weights: dict[str, float] | None = None, label_set: str | None = None,
-                      require_audio: bool = True) -> list[dict]:
+                      require_audio: bool = True, campaign: str | None = None) -> list[dict]:
     """Manifest rows (docs/contracts.md "Manifest") built from human judgements, one per clip.
 
     - emotion: weighted majority of each annotator's latest judgement of the clip ("unsure" does not
@@ -89,8 +92,14 @@ def training_examples(store: Store, *, min_agreement: float | None = None, conse
     :param label_set: map emotions into this label set (clips with no counterpart are left out);
       default: the label set of the clip's analysis.
     :param require_audio: leave out clips whose audio was not kept (training needs the audio).
+    :param campaign: the rows of that annotation campaign instead, from its consensus
+      (``campaigns.training_examples``: the owner's audio, excluded annotators left out; ``consent_only``,
+      ``annotator_weights`` and ``require_audio`` do not apply).
     """
     from emoexplain.labels import convert
+    if campaign is not None:
+        from emoexplain.store.campaigns import training_examples as campaign_examples
+        return campaign_examples(store, campaign, min_agreement=min_agreement, label_set=label_set)
     weights = annotator_weights or {}
     clips = {row["sha256"]: row for row in store.read("SELECT * FROM clips")}
     examples = []
@@ -245,7 +254,51 @@ def agreement(store: Store) -> dict:
     }
 
 
+# --- tables for a dashboard --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Table:
+    """Rows of a query with its column names (known even when there are no rows)."""
+    columns: tuple[str, ...]
+    rows: list[dict]
+
+
+_RECENT_SQL = """
+SELECT j.id, j.created_at, j.annotator_id AS annotator, a.label AS model, j.emotion AS human, j.agreed,
+       j.faithfulness, j.helpfulness, j.consent, j.note
+FROM judgements j JOIN analyses a ON a.id = j.analysis_id ORDER BY j.id DESC LIMIT ?"""
+_RUNS_SQL = """
+SELECT id, created_at, checkpoint, model_name, model_version, n_examples, metrics
+FROM training_runs ORDER BY id DESC LIMIT ?"""
+
+
+def _table(store: Store, sql: str, params=()) -> Table:
+    with store.lock:
+        cursor = store.db.execute(sql, params)
+        columns = tuple(d[0] for d in cursor.description)
+        return Table(columns, [dict(zip(columns, row)) for row in cursor.fetchall()])
+
+
+def recent_judgements(store: Store, limit: int = 20) -> Table:
+    """The newest judgements (every revision), with the model's label beside the human's."""
+    return _table(store, _RECENT_SQL, (limit,))
+
+
+def training_runs(store: Store, limit: int = 20) -> Table:
+    """The newest training runs recorded by train/."""
+    return _table(store, _RUNS_SQL, (limit,))
+
+
 # --- export ----------------------------------------------------------------------------------------
+
+def export_formats() -> tuple[str, ...]:
+    """The export formats this installation can write (parquet only with pyarrow installed)."""
+    return tuple(f for f in EXPORT_FORMATS if f != "parquet" or importlib.util.find_spec("pyarrow"))
+
+
+def export_filename(fmt: str, stem: str = "emoexplain") -> str:
+    """``stem.<suffix>`` for an export in ``fmt`` (the manifest is JSONL: ``stem.manifest.jsonl``)."""
+    return f"{stem}.{_EXPORT_SUFFIX.get(fmt, fmt)}"
 
 _EXPORT_SQL = """
 SELECT j.id AS judgement_id, j.analysis_id, j.annotator_id, an.display_name AS annotator_name, j.revision,
@@ -274,32 +327,42 @@ def export(store: Store, fmt: str, dest: str | os.PathLike, **options) -> int:
     """Write the judgements (``jsonl``, ``csv``, ``parquet``) or the training manifest (``manifest``,
     JSONL; ``options`` go to :func:`training_examples`) to ``dest``; returns the number of rows.
 
-    JSON columns are nested objects in JSONL and JSON text in CSV and Parquet. The file is written
-    to a temporary name and renamed, so ``dest`` is never half-written.
+    JSON columns are nested objects in JSONL and JSON text in CSV and Parquet; CSV text that a spreadsheet
+    would run as a formula is prefixed with ``'`` (:func:`spreadsheet_safe`). The file is written to a
+    temporary name and renamed, so ``dest`` is never half-written.
     """
     if fmt not in EXPORT_FORMATS:
         raise StoreError(f"Unknown export format {fmt!r}; use one of {list(EXPORT_FORMATS)}.")
     if options and fmt != "manifest":
         raise StoreError(f"Options {sorted(options)} only apply to the manifest export.")
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp")
-    if fmt == "manifest":
-        rows = training_examples(store, **options)
-        _write_jsonl(tmp, rows)
-    else:
-        rows = export_rows(store)
-        if fmt == "jsonl":
+    rows = training_examples(store, **options) if fmt == "manifest" else export_rows(store)
+    with temp_file(dest.parent, dest.suffix) as tmp:
+        if fmt == "manifest":
+            _write_jsonl(tmp, rows)
+        elif fmt == "jsonl":
             _write_jsonl(tmp, [{k: _loads(v, None) if k in _JSON_COLUMNS else v for k, v in r.items()} for r in rows])
         elif fmt == "csv":
             with open(tmp, "w", newline="", encoding="utf-8") as f:
                 writer = csv.DictWriter(f, fieldnames=_export_columns(store))
                 writer.writeheader()
-                writer.writerows(rows)
+                writer.writerows({k: spreadsheet_safe(v) for k, v in r.items()} for r in rows)
         else:
             _write_parquet(tmp, rows, _export_columns(store))
-    os.replace(tmp, dest)
+        os.replace(tmp, dest)
+    sweep_temp_files(dest.parent)  # what an earlier, killed export left here
     return len(rows)
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value):
+    """A text cell that a spreadsheet would run as a formula (=HYPERLINK(...), +cmd, @SUM, ...) gets a
+    leading apostrophe, so it is shown as text (OWASP "CSV injection"); other values pass unchanged."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _export_columns(store: Store) -> list[str]:

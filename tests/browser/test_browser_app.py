@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from emoexplain.ui_testing import REPO_ROOT, AppProcess, checkpoint_env
+from emoexplain.paths import ROOT
+from helpers import AppProcess, checkpoint_env
 
 CHROMIUM = "/usr/bin/chromium"
 if not os.path.exists(CHROMIUM):
@@ -35,7 +36,7 @@ def demo_checkpoint_env(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="module")
 def artifacts() -> Path:
-    folder = Path(os.environ.get("EMOEXPLAIN_ARTIFACTS", REPO_ROOT / "artifacts")) / "browser"
+    folder = Path(os.environ.get("EMOEXPLAIN_ARTIFACTS", ROOT / "artifacts")) / "browser"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

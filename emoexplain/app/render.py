@@ -1,4 +1,4 @@
-"""Turn an ``Explanation.to_dict()`` (the ``/analyze`` JSON) into what the app's components show.
+"""Turn an ``Explanation.to_dict()`` (the ``/analyze`` JSON) and the store's numbers into what the app shows.
 
 Pure functions, no gradio import: each takes plain dicts and returns markdown strings, label dicts or
 highlight lists, so the rendering is unit-tested without a browser. Every piece of free text (transcript,
@@ -12,12 +12,13 @@ import html
 import math
 import re
 
+from emoexplain.descriptors import ORDER as DESCRIPTOR_ORDER
+
 # Characters that carry meaning in (GitHub-flavoured) markdown; escaped with a backslash. "<", ">" and "&"
 # are not here: html.escape turns them into entities afterwards (a backslash before "&" would show "&gt;").
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~:@=])")  # ":", "@", "=": no autolinks, no setext headings
 # Control characters (a random caption can hold them) and Unicode line/paragraph separators: dropped.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
-DESCRIPTOR_ORDER = ("pitch", "volume", "speed", "pitch_variation", "tone", "emphasis")
 EMPHASIS_COLORS = {"emphasis (model)": "#f59e0b", "emphasis (measured)": "#60a5fa",
                    "emphasis (model + measured)": "#ef4444"}
 
@@ -326,16 +327,21 @@ def confusion_rows(agreement: dict) -> list[dict]:
 
 # --- Model tab -------------------------------------------------------------------------------------
 
-def model_markdown(info: dict) -> str:
-    """The loaded checkpoint: name, version, label set, where it came from, and its metrics."""
-    labels = ", ".join(map(str, info.get("labels") or []))
+def model_markdown(info) -> str:
+    """The loaded checkpoint (a ModelInfo): name, version, label set, where it came from, and its metrics."""
     lines = ["### Loaded model", "", "| what | value |", "|---|---|",
-             f"| name | {escape_md(info.get('name', '?'))} |",
-             f"| version | {escape_md(info.get('version', '?'))} |",
-             f"| labels | {escape_md(info.get('label_set', '?'))}: {escape_md(labels)} |",
-             f"| checkpoint | {escape_md(info.get('checkpoint', '?'))} |"]
-    if info.get("is_demo"):
+             f"| name | {escape_md(info.name)} |",
+             f"| version | {escape_md(info.version)} |",
+             f"| labels | {escape_md(info.label_set)}: {escape_md(', '.join(info.labels))} |",
+             f"| checkpoint | {escape_md(info.checkpoint)} |"]
+    if info.is_demo:
         lines.append("| kind | demo: trained on synthetic speech, not a real emotion recognizer |")
-    metrics = info.get("metrics") or {}
-    lines += ["", "### Metrics", "", value_markdown(metrics) if metrics else "_No metrics recorded in this checkpoint._"]
+    lines += ["", "### Metrics", "",
+              value_markdown(info.metrics) if info.metrics else "_No metrics recorded in this checkpoint._"]
     return "\n".join(lines)
+
+def word_or_dash(value) -> str:
+    """A descriptor word (or a list of words, comma-joined) for a label; "–" when there is none."""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value)) or "–"
+    return str(value) if value else "–"

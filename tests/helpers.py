@@ -1,6 +1,6 @@
-"""Run ``python app.py`` as a child process on a free port: used by the app tests and bench/bench_app.py.
+"""Test helpers, kept out of the runtime package (tests import ``helpers``; bench/ scripts add tests/ to sys.path).
 
-    with AppProcess(data_dir=tmp) as app:
+    with AppProcess(data_dir=tmp) as app:                    # ``python app.py`` on a free port
         Client(app.url).predict(handle_file("clip.wav"), api_name="/analyze")
 """
 
@@ -14,7 +14,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from emoexplain.ui_backend import DEMO_CHECKPOINT, REPO_ROOT
+from emoexplain.paths import DEFAULT_CHECKPOINT, ROOT
 
 
 def free_port() -> int:
@@ -43,7 +43,7 @@ class AppProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=REPO_ROOT, env=self.env,
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         while time.perf_counter() - start < self.timeout_s:
             if self.proc.poll() is not None:
@@ -85,7 +85,7 @@ class AppProcess:
 def checkpoint_env(folder: str | os.PathLike) -> dict:
     """Environment that points the app at a loadable checkpoint: the demo in assets/ when present, else a
     fresh tiny one written to ``folder`` (untrained: fine for wiring tests, never downloads anything)."""
-    if (DEMO_CHECKPOINT / "config.json").is_file():
+    if (DEFAULT_CHECKPOINT / "config.json").is_file():
         return {}
     from emoexplain.model import ModelConfig, build_explainer, save_checkpoint
     out = Path(folder) / "tiny_checkpoint"

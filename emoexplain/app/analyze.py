@@ -1,0 +1,110 @@
+"""Analyse tab: one clip in, the explanation recorded and shown, the judging form reset for it.
+
+    analysis = on_analyze(backend, "clip.wav")     # the /analyze JSON is analysis.result
+    view = on_show(analysis)                         # what every component of the result area shows
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+
+from emoexplain.app import render
+from emoexplain.app.backend import Backend
+from emoexplain.app.views import Update, View
+from emoexplain.descriptors import ORDER as DESCRIPTOR_NAMES
+from emoexplain.errors import AudioEmpty
+
+log = logging.getLogger("emoexplain.app")
+
+
+@dataclass(frozen=True)
+class Session:
+    """One browser session's current analysis: what a save refers to."""
+    analysis_id: int
+    token: str            # the submission token of this analysis' form (a double save is stored once)
+    transcript: str       # the model's transcript (a correction is only stored when it differs)
+    saved: int | None = None
+
+
+@dataclass(frozen=True)
+class Analysis(View):
+    result: dict          # the /analyze JSON: Explanation.to_dict() + analysis_id
+
+
+@dataclass(frozen=True)
+class ResultView(View):
+    emotion: dict
+    caption: str
+    transcript: list
+    descriptors: str
+    plot: object          # a plotly Figure, or None when it could not be drawn
+    warnings_md: str
+    summary: str
+    session: Session
+    corrected: Update     # the emotion choices of this model, nothing picked
+    fixed_transcript: str
+    faithfulness: None = None
+    helpfulness: None = None
+    note: str = ""
+    consent: bool = False
+    save_status: str = ""
+    verdicts: tuple = ()  # one Update per descriptor: label with the model's word, nothing picked
+    values: tuple = ()    # one Update per descriptor: the correction picker, hidden
+
+
+def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> Analysis:
+    """Explain one audio file and record the analysis; the upload path is kept for a consented save."""
+    from emoexplain import store as store_api
+    if not path:
+        raise AudioEmpty("No audio yet: record something or upload a file, then press Analyse.")
+    backend.model.get()  # load outside the (GPU) call: loading errors are reported as such
+    explanation = backend.explain(str(path), id(backend.model), backend.config.max_seconds)
+    result = explanation.to_dict()
+    acoustics = result["acoustics"]
+    audio = acoustics["audio"]
+    analysis_id = int(store_api.record_analysis(
+        backend.store, result, audio_sha256=audio["sha256"],
+        duration_s=audio.get("original_duration_s") or acoustics["duration_s"],
+        sample_rate=audio.get("original_sample_rate") or audio["sample_rate"], source=source,
+        latency_s=result["latency_s"]["total"]))
+    backend.submissions.remember_audio(analysis_id, str(path))
+    return Analysis(result={**result, "analysis_id": analysis_id}, warning_toasts=tuple(result["warnings"]))
+
+
+def on_show(analysis: Analysis) -> ResultView:
+    """The result area for ``analysis`` and a fresh judging form (a new submission token)."""
+    result = analysis.result
+    figure, warnings = _figure(result)
+    model_words = render.model_words(result)
+    labels = list(result["emotion"]["probabilities"])
+    session = Session(analysis_id=result["analysis_id"], token=uuid.uuid4().hex,
+                      transcript=result.get("transcript") or "")
+    return ResultView(
+        emotion=render.emotion_label(result), caption=render.caption_markdown(result),
+        transcript=render.transcript_highlights(result), descriptors=render.descriptor_markdown(result),
+        plot=figure, warnings_md=render.warnings_markdown(result), summary=render.summary_markdown(result),
+        session=session, corrected=Update(choices=["agree", *labels, "unsure"], value=None),
+        fixed_transcript=session.transcript,
+        verdicts=tuple(Update(value=None, label=verdict_label(name, model_words.get(name)))
+                       for name in DESCRIPTOR_NAMES),
+        values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES), warning_toasts=warnings)
+
+
+def verdict_label(name: str, model_word) -> str:
+    return f"{name.replace('_', ' ')}: the model says \u201c{render.word_or_dash(model_word)}\u201d"
+
+
+def _figure(result: dict):
+    """The pitch/energy figure, or None and a warning: a broken plot must not hide the prediction."""
+    start = time.perf_counter()
+    try:
+        from emoexplain import plots
+        figure = plots.figure(result)
+    except Exception:  # noqa: BLE001 - the numbers above stay complete without the plot
+        log.exception("the pitch/energy plot failed for analysis %s", result.get("analysis_id"))
+        return None, ("The pitch/energy plot could not be drawn; the numbers above are complete.",)
+    log.debug("plot drawn in %.3f s", time.perf_counter() - start)
+    return figure, ()

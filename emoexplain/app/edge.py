@@ -1,0 +1,159 @@
+"""The gradio edge: handlers' plain views in, component values out; library errors become gr.Error.
+
+The only module of emoexplain.app that imports gradio (inside its functions, when the page is built). app.py
+wires each event with :func:`event`:
+
+    btn.click(**event(review.on_backup, backend, inputs={"unlocked": admin}, outputs={"status": status_md}),
+              api_visibility="private")
+
+``inputs`` name the handler's keyword arguments, ``outputs`` the view's fields; a list of components takes a
+list (or tuple) value, one item each. ``Update`` fields become ``gr.update``, ``KEEP`` ``gr.skip()``, a
+``Table`` a pandas DataFrame, and the view's toasts gr.Info / gr.Warning.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+
+from emoexplain.app.views import KEEP, Update, View
+from emoexplain.errors import EmoExplainError
+
+log = logging.getLogger("emoexplain.app")
+
+
+def plain(message) -> str:
+    """Gradio renders toast messages (gr.Error/Warning/Info) as HTML: escape anything that may carry text
+    from outside (file names in audio errors, typed checkpoint ids). Quotes stay readable for API users."""
+    return html.escape(str(message), quote=False)
+
+
+def user_errors(fn):
+    """Show EmoExplainError messages to the user as gr.Error; log anything unexpected."""
+    import gradio as gr
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except gr.Error:
+            raise
+        except EmoExplainError as e:
+            raise gr.Error(plain(e)) from e
+        except Exception as e:
+            log.exception("unexpected error in %s", getattr(fn, "__name__", fn))
+            raise gr.Error(f"Something went wrong on our side ({type(e).__name__}); nothing was saved.") from e
+    return wrapper
+
+
+def event(handler, backend=None, *, inputs: dict | None = None, outputs: dict | None = None,
+          username: bool = False, **constants) -> dict:
+    """``fn``, ``inputs`` and ``outputs`` for a gradio listener calling ``handler(backend, **values)``.
+
+    ``backend=None`` calls ``handler(**values)`` (a pure view function); ``username=True`` also passes the
+    logged-in Hugging Face username (or None) as ``username``; ``constants`` are passed as they are.
+    """
+    inputs, outputs = dict(inputs or {}), dict(outputs or {})
+    in_components = _flatten(inputs.values())
+    out_components = _flatten(outputs.values())
+
+    def call(values, user):
+        kwargs = {**constants, **_unflatten(inputs, values)}
+        if username:
+            kwargs["username"] = user
+        view = handler(backend, **kwargs) if backend is not None else handler(**kwargs)
+        _toast(view)
+        values = _spread(view, outputs)
+        return values[0] if len(values) == 1 else values   # gradio takes a lone output's value as it is
+
+    if username:
+        import gradio as gr
+
+        def run(profile, *values):
+            return call(values, profile.username if profile is not None else None)
+        run.__annotations__ = {"profile": gr.OAuthProfile | None}   # gradio injects the login by this hint
+    else:
+        def run(*values):
+            return call(values, None)
+    run.__name__ = getattr(handler, "__name__", "handler")
+    return {"fn": user_errors(run), "inputs": in_components, "outputs": out_components}
+
+
+def analyze_endpoint(backend):
+    """The public ``/analyze`` API function: the result JSON for the API, the Analysis for the page's state."""
+    import gradio as gr
+
+    from emoexplain.app.analyze import on_analyze
+
+    def analyze(audio_path: str, progress=gr.Progress()):
+        """Explain one speech clip: emotion + probabilities, transcript, caption, descriptors with measured
+        evidence, acoustics; records the analysis and returns its JSON (with analysis_id)."""
+        progress(0.05, desc="loading the model" if not backend.model.loaded else "measuring and explaining")
+        analysis = on_analyze(backend, audio_path)
+        _toast(analysis)
+        return analysis.result, analysis
+    return user_errors(analyze)
+
+
+def value(item):
+    """One view value as gradio takes it."""
+    import gradio as gr
+
+    from emoexplain.store.queries import Table
+    if item is KEEP:
+        return gr.skip()
+    if isinstance(item, Update):
+        return gr.update(**{k: value(v) for k, v in item.given().items()})
+    if isinstance(item, Table):
+        import pandas as pd
+        return pd.DataFrame(item.rows, columns=list(item.columns))
+    return item
+
+
+def _toast(view) -> None:
+    if not isinstance(view, View):
+        return
+    import gradio as gr
+    for text in view.info_toasts:
+        gr.Info(plain(text))
+    for text in view.warning_toasts:
+        gr.Warning(plain(text))
+
+
+def _flatten(specs) -> list:
+    out = []
+    for spec in specs:
+        if isinstance(spec, dict):
+            out += _flatten(spec.values())
+        else:
+            out += spec if isinstance(spec, (list, tuple)) else [spec]
+    return out
+
+
+def _unflatten(inputs: dict, values) -> dict:
+    """Gradio's flat list of input values -> {name: value, or a list for a list of components}."""
+    kwargs, i = {}, 0
+    for name, spec in inputs.items():
+        if isinstance(spec, (list, tuple)):
+            kwargs[name], i = list(values[i:i + len(spec)]), i + len(spec)
+        else:
+            kwargs[name], i = values[i], i + 1
+    return kwargs
+
+
+def _spread(view, outputs: dict) -> list:
+    """The view's fields named in ``outputs``, in their order, one value per component. A field may be a
+    nested view (e.g. UnlockView.review): name its components with a dict."""
+    flat = []
+    for name, spec in outputs.items():
+        item = getattr(view, name)
+        if isinstance(spec, dict):
+            flat += _spread(item, spec)
+        elif isinstance(spec, (list, tuple)):
+            if len(item) != len(spec):
+                raise ValueError(f"{type(view).__name__}.{name} has {len(item)} values for {len(spec)} components")
+            flat += [value(v) for v in item]
+        else:
+            flat.append(value(item))
+    return flat

@@ -1,0 +1,133 @@
+"""Correct & judge: the form's save, and the public /save_judgement API; both store a submission once.
+
+    judgement_id, created = save(backend, analysis_id, emotion="agree", annotator="ana", token="form-1")
+
+Validation lives in the store (emoexplain.store.records): this module only turns form values into the
+store's shape and refuses what only the page can get wrong (saving before analysing, no emotion picked).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from emoexplain.app import render
+from emoexplain.app.analyze import Session
+from emoexplain.app.backend import Backend
+from emoexplain.app.examples import example_label
+from emoexplain.app.views import KEEP, Update, View
+from emoexplain.descriptors import ORDER as DESCRIPTOR_NAMES
+from emoexplain.errors import InvalidJudgement
+
+
+@dataclass(frozen=True)
+class SaveView(View):
+    save_status: str
+    session: object = KEEP
+    audio: object = KEEP          # the next example clip, loaded into the audio box
+    example_idx: object = KEEP
+
+
+def save(backend: Backend, analysis_id, *, emotion: str | None, annotator: str = "",
+         descriptor_verdicts: dict | None = None, transcript: str | None = None, faithfulness=None,
+         helpfulness=None, note: str = "", consent: bool = False, token: str | None = None) -> tuple[int, bool]:
+    """Record a judgement once per submission token; returns (judgement id, newly created).
+
+    Without a token the submission's own content is the token, so an identical resubmission (a
+    double-click, a retried HTTP call) returns the first id and writes nothing.
+    """
+    from emoexplain import store as store_api
+    if analysis_id in (None, "", 0):
+        raise InvalidJudgement("Nothing to save yet: analyse a clip first, then judge the result.")
+    if not emotion:
+        raise InvalidJudgement("Pick the emotion you hear (or 'agree' if the model is right) before saving.")
+    analysis_id = _whole(analysis_id, "analysis_id")
+    if not isinstance(analysis_id, int):
+        try:
+            analysis_id = int(analysis_id)
+        except (TypeError, ValueError):
+            raise InvalidJudgement(f"analysis_id must be the number /analyze returned, not {analysis_id!r}.") from None
+    fields = dict(annotator=(annotator or "").strip() or "anonymous", emotion=emotion,
+                  descriptor_verdicts=descriptor_verdicts or {}, transcript=transcript or None,
+                  faithfulness=_whole(faithfulness, "faithfulness"), helpfulness=_whole(helpfulness, "helpfulness"),
+                  note=note or "", consent=bool(consent))
+    key = token or hashlib.sha256(json.dumps([analysis_id, fields], sort_keys=True, default=str).encode()).hexdigest()
+    submissions = backend.submissions
+    with submissions.lock:
+        if key in submissions.saved:
+            return submissions.saved[key], False
+        audio_path = submissions.audio.get(analysis_id) if fields["consent"] else None
+        if audio_path and not Path(audio_path).is_file():
+            raise InvalidJudgement("The audio of this analysis is no longer on the server (uploads are kept "
+                                   "for an hour): analyse the clip again to keep it with your judgement.")
+        judgement_id = int(store_api.record_judgement(backend.store, analysis_id, audio_path=audio_path, **fields))
+        submissions.saved[key] = judgement_id
+    return judgement_id, True
+
+
+def _whole(value, name: str):
+    """Form and JSON values as the store takes them: "4" (a radio's value) -> 4, "" -> None; the store
+    checks the range."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            raise InvalidJudgement(f"{name} must be a whole number, not {value!r}.") from None
+    return value
+
+
+def on_save(backend: Backend, *, session: Session | None, emotion: str | None, annotator: str, verdicts: list,
+            values: list, transcript: str, faithfulness, helpfulness, note: str, consent: bool, example_idx: int,
+            examples: list[dict], username: str | None = None) -> SaveView:
+    """The form's Save: store the judgement of the session's analysis, then load the next example clip."""
+    if session is None:
+        raise InvalidJudgement("Nothing to save yet: analyse a clip first, then judge the result.")
+    if session.saved:
+        return SaveView(save_status=f"Already saved as judgement #{session.saved}; analyse another clip to "
+                                    "judge it.")
+    judgement_id, _ = save(
+        backend, session.analysis_id, emotion=emotion, annotator=username or annotator,
+        descriptor_verdicts={name: {"verdict": v, "value": p} for name, v, p in zip(DESCRIPTOR_NAMES, verdicts, values)},
+        transcript=transcript if transcript and transcript.strip() != session.transcript.strip() else None,
+        faithfulness=faithfulness, helpfulness=helpfulness, note=note, consent=consent, token=session.token)
+    message = f"✅ Saved judgement #{judgement_id} for analysis #{session.analysis_id}. Thank you!"
+    saved = dataclasses.replace(session, saved=judgement_id)
+    if not examples:
+        return SaveView(save_status=message + " Record or upload the next clip.", session=saved)
+    nxt = examples[example_idx % len(examples)]
+    return SaveView(save_status=message + f" Next clip loaded: **{render.escape_md(example_label(nxt))}**. "
+                                          "Press Analyse.",
+                    session=saved, audio=nxt["path"], example_idx=example_idx + 1)
+
+
+@dataclass(frozen=True)
+class PickerView(View):
+    picker: Update
+
+
+def on_verdict(*, verdict: str | None) -> PickerView:
+    """The correction picker of a descriptor shows only while its verdict is "wrong"."""
+    return PickerView(picker=Update(visible=verdict == "wrong"))
+
+
+def save_judgement_endpoint(backend: Backend):
+    """The public ``/save_judgement`` API function (its signature and docstring are the API's)."""
+    def save_judgement(analysis_id: int, emotion: str, annotator: str = "", descriptor_verdicts: dict | None = None,
+                       transcript: str = "", faithfulness: int | None = None, helpfulness: int | None = None,
+                       note: str = "", consent: bool = False, submission_token: str = "") -> dict:
+        """Save a human judgement of analysis `analysis_id`. emotion: a label of the model's label set or
+        "agree"; descriptor_verdicts: {name: {"verdict": "correct"|"wrong"|"unsure", "value": word-if-wrong}};
+        faithfulness/helpfulness 1-5; consent=True keeps the audio. The same submission (same fields, or the
+        same submission_token) is stored once. Returns {"judgement_id", "created"}."""
+        judgement_id, created = save(
+            backend, analysis_id, emotion=emotion, annotator=annotator, descriptor_verdicts=descriptor_verdicts,
+            transcript=transcript or None, faithfulness=faithfulness, helpfulness=helpfulness, note=note,
+            consent=consent, token=submission_token or None)
+        return {"judgement_id": judgement_id, "created": created}
+    return save_judgement

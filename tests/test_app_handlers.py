@@ -1,0 +1,153 @@
+"""The app's handlers without gradio: plain functions over a Backend (the real demo model, a store on disk)."""
+
+import inspect
+import json
+
+import pytest
+
+from emoexplain.app import analyze, judge, model_tab, review
+from emoexplain.app.backend import Backend
+from emoexplain.app.config import AppConfig
+from emoexplain.app.views import KEEP, Update
+from emoexplain.descriptors import ORDER
+from emoexplain.errors import AdminRequired, AudioEmpty, InvalidJudgement
+
+
+@pytest.fixture(scope="module")
+def explainer():
+    from emoexplain.model import load_explainer
+    return load_explainer()   # the demo checkpoint
+
+
+@pytest.fixture(scope="module")
+def explained(explainer, speech_wav):
+    """The demo model's explanation of the clip, computed once: each test's backend replays it (the model
+    itself is tested in test_pipeline / test_model_*; these tests are about what the handlers do with it)."""
+    from emoexplain.pipeline import explain
+    return explain(str(speech_wav), explainer)
+
+
+@pytest.fixture
+def backend(tmp_path, explainer, explained):
+    backend = Backend(AppConfig(data_dir=str(tmp_path / "data")), explainer=explainer)
+    backend.explain = lambda path, holder_key, max_seconds: explained
+    return backend
+
+
+@pytest.fixture
+def analysis(backend, speech_wav):
+    return analyze.on_analyze(backend, str(speech_wav))
+
+
+def form(session, **changes):
+    values = dict(session=session, emotion="agree", annotator="ana", verdicts=[None] * len(ORDER),
+                  values=[None] * len(ORDER), transcript=session.transcript if session else "", faithfulness="4",
+                  helpfulness=None, note="", consent=False, example_idx=0, examples=[])
+    return values | changes
+
+
+def test_analyze_records_the_result_and_returns_the_api_json(backend, analysis):
+    result = analysis.result
+    assert result["analysis_id"] >= 1
+    [row] = backend.store.read("SELECT label, clip_sha256 FROM analyses WHERE id = ?", [result["analysis_id"]])
+    assert row["label"] == result["emotion"]["label"]
+    assert row["clip_sha256"] == result["acoustics"]["audio"]["sha256"]
+    assert json.loads(json.dumps(result)) == result  # plain JSON, as the API sends it
+    with pytest.raises(AudioEmpty, match="record something or upload"):
+        analyze.on_analyze(backend, None)
+
+
+def test_show_fills_every_component_and_resets_the_form(analysis):
+    view = analyze.on_show(analysis)
+    assert view.session.analysis_id == analysis.result["analysis_id"] and len(view.session.token) == 32
+    assert view.session.token != analyze.on_show(analysis).session.token  # each showing is a new submission
+    assert view.corrected.choices[0] == "agree" and view.corrected.choices[-1] == "unsure"
+    assert set(analysis.result["emotion"]["probabilities"]) == set(view.corrected.choices[1:-1])
+    assert len(view.verdicts) == len(view.values) == len(ORDER)
+    assert all(u.value is None and "the model says" in u.label for u in view.verdicts)
+    assert all(u.visible is False for u in view.values)
+    assert view.plot is not None and "| descriptor |" in view.descriptors
+    assert view.fixed_transcript == view.session.transcript
+
+
+def test_save_stores_once_and_loads_the_next_example(backend, analysis, tmp_path):
+    session = analyze.on_show(analysis).session
+    examples = [{"path": str(tmp_path / "next.wav"), "title": "Next"}]
+    saved = judge.on_save(backend, **form(session, examples=examples, verdicts=["correct", "wrong"] + [None] * 4,
+                                          values=[None, "high"] + [None] * 4))
+    assert "Saved judgement #" in saved.save_status and "Next" in saved.save_status
+    assert saved.audio == examples[0]["path"] and saved.example_idx == 1 and saved.session.saved
+    again = judge.on_save(backend, **form(saved.session))
+    assert "Already saved" in again.save_status and again.session is KEEP and again.audio is KEEP
+    [row] = backend.store.read("SELECT * FROM judgements")
+    assert json.loads(row["descriptor_verdicts"]) == {"pitch": {"verdict": "correct"},
+                                                      "volume": {"verdict": "wrong", "value": "high"}}
+    assert (row["faithfulness"], row["annotator_id"], row["agreed"]) == (4, "ana", 1)
+
+
+def test_form_values_are_validated_by_the_store(backend, analysis):
+    session = analyze.on_show(analysis).session
+    with pytest.raises(InvalidJudgement, match="pick the right value"):
+        judge.on_save(backend, **form(session, verdicts=[None, None, "wrong", None, None, None]))
+    with pytest.raises(InvalidJudgement, match="1 to 5"):
+        judge.on_save(backend, **form(session, faithfulness="9"))
+    assert backend.store.read("SELECT count(*) AS n FROM judgements")[0]["n"] == 0
+
+
+def test_the_api_function_keeps_its_contract(backend, analysis):
+    endpoint = judge.save_judgement_endpoint(backend)
+    assert list(inspect.signature(endpoint).parameters) == [
+        "analysis_id", "emotion", "annotator", "descriptor_verdicts", "transcript", "faithfulness", "helpfulness",
+        "note", "consent", "submission_token"]
+    first = endpoint(analysis.result["analysis_id"], "agree", submission_token="t1")
+    assert first == {"judgement_id": first["judgement_id"], "created": True}
+    assert endpoint(analysis.result["analysis_id"], "agree", submission_token="t1") == {**first, "created": False}
+    # no token: the same content is the same submission
+    a = endpoint(analysis.result["analysis_id"], "sad", faithfulness=3)
+    assert endpoint(analysis.result["analysis_id"], "sad", faithfulness=3) == {**a, "created": False}
+
+
+def test_consent_keeps_the_audio(backend, analysis):
+    session = analyze.on_show(analysis).session
+    judge.on_save(backend, **form(session, consent=True))
+    [clip] = backend.store.read("SELECT audio_path FROM clips")
+    assert clip["audio_path"] and (backend.data_folder / clip["audio_path"]).is_file()
+
+
+def test_verdict_picker_shows_only_for_wrong():
+    assert judge.on_verdict(verdict="wrong").picker == Update(visible=True)
+    assert judge.on_verdict(verdict="correct").picker == Update(visible=False)
+
+
+def test_admin_handlers_refuse_a_locked_session(backend, monkeypatch):
+    monkeypatch.delenv("SPACE_ID", raising=False)
+    for call in (lambda: review.on_review(backend, unlocked=False),
+                 lambda: review.on_export(backend, unlocked=False, fmt="csv"),
+                 lambda: review.on_backup(backend, unlocked=False),
+                 lambda: model_tab.on_switch(backend, unlocked=False, checkpoint="x")):
+        with pytest.raises(AdminRequired):
+            call()
+    locked = Backend(AppConfig(admin_token="s3cret"), explainer=backend.model.get(), store=backend.store)
+    with pytest.raises(AdminRequired, match="not right"):
+        review.on_unlock(locked, token="guess")
+    assert review.on_unlock(locked, token="s3cret").admin is True
+
+
+def test_review_numbers_and_export(backend, analysis):
+    judge.save(backend, analysis.result["analysis_id"], emotion="agree", annotator="ana", note="<b>x</b>")
+    view = review.on_unlock(backend, token=None)   # a local server without a token is open
+    assert view.review_panel == Update(visible=True) and "**1** judgements" in view.review.counts
+    assert view.review.recent.columns[:3] == ("id", "created_at", "annotator") and len(view.review.recent.rows) == 1
+    exported = review.on_export(backend, unlocked=True, fmt="csv").file
+    assert exported.endswith(".csv") and "&lt;b&gt;" not in open(exported).read()
+    assert review.on_export(backend, unlocked=True, fmt="manifest").file.endswith(".manifest.jsonl")
+    assert "Backup written" in review.on_backup(backend, unlocked=True).status
+
+
+def test_model_tab_and_switcher(backend):
+    view = model_tab.on_model_tab(backend)
+    assert "### Loaded model" in view.info and view.notice == Update(visible=True)   # the demo checkpoint
+    assert view.runs.columns[0] == "id" and view.runs.rows == []
+    assert model_tab.on_admin(backend, unlocked=False).switch_panel == Update(visible=False)
+    switcher = model_tab.on_admin(backend, unlocked=True)
+    assert switcher.switch_panel == Update(visible=True) and switcher.checkpoints.value in switcher.checkpoints.choices

@@ -1,0 +1,46 @@
+"""The promotion gate (issue 9, item 5): a candidate is promoted only when it agrees better with people on
+corrections it did not train on AND has not forgotten its parent's test set; otherwise rejected, with reasons.
+
+Forgetting that could not be measured is a reason to reject, never a drop of zero.
+"""
+
+from __future__ import annotations
+
+from train.rounds.config import RoundConfig
+
+PROMOTED, REJECTED = "promoted", "rejected"
+
+
+def decide(heldout: dict | None, parent_test: dict, cfg: RoundConfig) -> tuple[str, list[str]]:
+    """(status, reasons). ``heldout``: scoring.compare(...) or None; ``parent_test``: {"measured", "before",
+    "after", "reason"} with UA in before/after."""
+    reasons, ok = [], True
+    pts = lambda x: f"{100 * x + 0.0:+.1f} points"  # noqa: E731  (+0.0: never "-0.0")
+    metric = cfg.gate_metric
+    if heldout is None or heldout["after"]["n"] < cfg.min_eval:
+        n = 0 if heldout is None else heldout["after"]["n"]
+        reasons.append(f"only {n} held-out correction(s); at least {cfg.min_eval} are needed to judge a round "
+                       "(round.min_eval): collect more corrections")
+        ok = False
+    else:
+        gain = heldout["difference"][metric]
+        p = heldout["mcnemar"]["p"]
+        by_gain = gain >= cfg.min_gain - 1e-12
+        by_test = gain > 0 and p < cfg.alpha
+        passed = {"gain": by_gain, "significant": by_test, "gain_or_significant": by_gain or by_test}[cfg.gate_rule]
+        rule = {"gain": f">= {pts(cfg.min_gain)} needed", "significant": f"McNemar p < {cfg.alpha} needed",
+                "gain_or_significant": f">= {pts(cfg.min_gain)} or McNemar p < {cfg.alpha} needed"}[cfg.gate_rule]
+        reasons.append(f"held-out agreement with people ({metric}) {pts(gain)}, McNemar p = {p:.3g} "
+                       f"({'passes' if passed else 'fails'}: {rule})")
+        ok &= passed
+    if not parent_test.get("measured"):
+        reasons.append(f"forgetting unmeasured ({parent_test.get('reason', 'no parent test set')}): a candidate "
+                       "cannot be promoted without the parent's test set")
+        ok = False
+    else:
+        drop = parent_test["before"]["ua"] - parent_test["after"]["ua"]
+        passed = drop <= cfg.max_forgetting + 1e-12
+        reasons.append(f"parent-test UA {pts(-drop)} ({'passes' if passed else 'fails'}: a drop of at most "
+                       f"{100 * cfg.max_forgetting:.1f} points allowed)")
+        ok &= passed
+    return (PROMOTED if ok else REJECTED), reasons
