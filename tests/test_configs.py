@@ -88,6 +88,11 @@ def test_overrides_are_type_checked(tmp_path):
         TrainConfig.from_file(None, ["--batch_size=four"])
     with pytest.raises(ConfigError, match="true or false"):
         TrainConfig.from_file(None, ["--cpu=1"])
+    with pytest.raises(ConfigError, match=r"\['bta'\]; valid keys: .*'beta'"):  # not a TypeError traceback
+        TrainConfig.from_file(None, ["--model.bta=0.1"])
+    with pytest.raises(ConfigError, match="valid keys"):
+        from emoexplain.model import ModelConfig
+        ModelConfig.preset("tiny", bta=0.1)
     with pytest.raises(ConfigError, match="schedule"):
         TrainConfig.from_file(None, ["--schedule=zigzag"])
     with pytest.raises(ConfigError, match="emo"):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from emoexplain.audio import samples_sha256
 from train.data import emosec, folder, iemocap, manifest, meld, speechcraft
 
 
@@ -195,22 +196,21 @@ def test_synthetic_generator_splits_are_disjoint(tmp_path):
            for e in ("sad", "angry")}
     assert dur["sad"] > 1.2 * dur["angry"]
     samples, sr = sf.read(train[0]["audio"], dtype="float32")
-    assert sr == 16000 and manifest.sha256_of(samples) == train[0]["audio_sha256"]
+    assert sr == 16000 and samples_sha256(samples) == train[0]["audio_sha256"]
 
 
-def test_augment_speed_changes_duration_and_rebins_speed(monkeypatch):
+def test_augment_speed_changes_duration_and_rebins_speed():
     from train import augment as A
 
-    monkeypatch.setattr(A, "_bins", lambda name, gender: ([3.0, 5.0], ["slow", "normal", "fast"]))
     samples = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     row = {"descriptors": {"speed": "normal", "pitch": "normal", "volume": "normal"},
            "descriptor_source": {"speed": "automatic", "pitch": "human"}, "gender": None,
-           "meta": {"measured": {"syllables_per_s": 4.8, "pitch_hz": 150.0, "energy_db": -20.0}}}
+           "meta": {"measured": {"rate.syllables_per_s": 4.8, "pitch.median_hz": 150.0, "energy.mean_db": -20.0}}}
     out, new_row = A.augment(samples, row, {"p_speed": 1.0, "speed_range": [1.1, 1.1]}, random.Random(0))
     factor = A.quantize_speed(1.1)                         # 16000 / 14500: the resampling rate is a multiple of 100 Hz
     assert factor == pytest.approx(16000 / 14500) and abs(factor - 1.1) < 0.004 * 1.1
     assert len(out) == pytest.approx(16000 / factor, abs=2)
-    assert new_row["descriptors"]["speed"] == "fast"       # 4.8 * 1.1 = 5.28 syllables/s
+    assert new_row["descriptors"]["speed"] == "fast"       # 4.8 * 1.1 = 5.28 syllables/s (bins: 3.2, 5.0)
     assert new_row["descriptors"]["pitch"] == "normal"     # a human word is never overwritten
     assert row["descriptors"]["speed"] == "normal"         # the input row is untouched
     noisy, same = A.augment(samples, row, {"p_noise": 1.0, "snr_db": [10.0, 10.0]}, random.Random(0))

@@ -28,8 +28,10 @@ def cmd_eval(args, overrides) -> int:
     from train.evaluate.report import write_report
     from train.evaluate.runner import evaluate_explainer
 
-    explainer = _load_model(args.checkpoint)  # the GPU (an explainer in bfloat16) when there is one
+    explainer = _load_model(args.checkpoint)
     rows = read_manifest(args.manifest, split=args.split)
+    if args.probe:
+        return _eval_probes(explainer, rows[: args.limit] if args.limit else rows, args)
     metrics = evaluate_explainer(explainer, rows, limit=args.limit or None, generate_max=args.generate or None,
                                  keep_predictions=True)
     out = Path(args.out or Path(args.checkpoint) / "eval")
@@ -45,12 +47,30 @@ def _load_model(checkpoint: str):
     return systems.load(checkpoint)
 
 
+def _eval_probes(explainer, rows, args) -> int:
+    """``eval --probe``: counterfactual probes and faithfulness over the manifest (train/evaluate/probes.py)."""
+    from train.evaluate.probes import evaluate_probes, resolve_associations, write_probe_report
+
+    table, source = resolve_associations(explainer, args.checkpoint, args.associations)
+    result = evaluate_probes(explainer, rows[: args.probe_clips], associations=table)
+    out = Path(args.out or Path(args.checkpoint) / "eval")
+    path = write_probe_report(result, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]",
+                              source=source)
+    print(f"report: {path}")
+    print(json.dumps({k: v for k, v in result["corpus"].items() if k != "by_probe"}, indent=2))
+    return 0
+
+
 def cmd_from_store(args, overrides) -> int:
     from train.from_store import from_store
 
+    progress = None
+    if args.status_file:
+        from train.rounds.jobs import status_writer
+        progress = status_writer(args.status_file)
     result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, parent_test=args.parent_test,
                         config_path=args.config, overrides=overrides, out_dir=args.out,
-                        campaign=args.campaign)
+                        campaign=args.campaign, progress=progress)
     report = result["round"]
     print(json.dumps({"status": report["status"], "reasons": report["reasons"], "checkpoint": result["checkpoint"],
                       "store_run_id": result["run_id"], "steps": {k: report["steps"][k] for k in ("asr", "ser_sed_asr")},
@@ -186,6 +206,9 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--generate", type=int, default=0,
                    help="generate captions for the first N scored rows only (default: all; the report says)")
     e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
+    e.add_argument("--probe", action="store_true", help="counterfactual probes + faithfulness instead (docs/probes.md)")
+    e.add_argument("--probe-clips", type=int, default=100, help="with --probe: clips to probe")
+    e.add_argument("--associations", help="with --probe: label-descriptor table JSON, or a manifest (its train split)")
     e.set_defaults(func=cmd_eval)
     s = sub.add_parser("from-store", help="one round on the app's corrections: train, judge on held-out clips, "
                                           "promote or reject (--round.key=value: split and gate settings)")
@@ -195,6 +218,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--parent-test", help="manifest whose 'test' rows are the parent's test set (default: its recipe)")
     s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
     s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.add_argument("--status-file", help="keep this JSON file up to date with the round's progress (the app)")
     s.add_argument("--campaign", help="train on this annotation campaign's consensus (docs/campaigns.md)")
     s.set_defaults(func=cmd_from_store)
     d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")

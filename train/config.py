@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emoexplain.errors import ConfigError
+from emoexplain.model.config import ModelConfig
 from train.augment import DEFAULTS as AUGMENT_DEFAULTS
 
 SCHEDULES = ("one-stage", "two-stage", "alternating")
@@ -109,6 +110,7 @@ class TrainConfig:
         unknown = set(self.augment) - set(AUGMENT_KEYS)
         if unknown:
             raise ConfigError(f"Unknown augment keys {sorted(unknown)}; known: {sorted(AUGMENT_KEYS)}.")
+        ModelConfig.check_keys(self.model)  # a --model.key typo: the valid keys, not a TypeError traceback
 
     @property
     def run_dir(self) -> Path:

@@ -59,8 +59,8 @@ def save(model, folder, **kwargs):
 
 
 def load(folder, *, device=None):
-    """An explainer or SSL-baseline checkpoint folder (its config.json says which); device None = the GPU when
-    there is one (load_explainer's default)."""
+    """An explainer or SSL-baseline checkpoint folder (its config.json says which); device None: the model's
+    default (the GPU in bfloat16 when there is one)."""
     from emoexplain.model.ssl_baseline import is_ssl_checkpoint, load_ssl_baseline
 
     if is_ssl_checkpoint(folder):

@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from emoexplain.text import normalize_words  # the one word normaliser (app, pipeline, alignment)
 
 
 # --- classification ------------------------------------------------------------------------------------
@@ -95,11 +96,6 @@ def save_confusion(cm, labels, folder: str | Path, stem: str = "confusion") -> t
 
 
 # --- ASR ----------------------------------------------------------------------------------------------
-def normalize_words(text: str | None) -> list[str]:
-    """Lower-case, drop punctuation except in-word apostrophes, split on whitespace."""
-    text = (text or "").lower()
-    text = re.sub(r"[^\w\s']", " ", text)
-    return [w.strip("'") for w in text.split() if w.strip("'")]
 
 
 def wer(refs, hyps) -> float:

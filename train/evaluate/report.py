@@ -5,11 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from emoexplain.text import percent
 from train.evaluate.metrics import save_confusion
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f}"
 
 
 CAPTION_ROWS = (("BLEU-1", "bleu1"), ("BLEU-2", "bleu2"), ("BLEU-3", "bleu3"), ("BLEU-4", "bleu4"),
@@ -22,13 +19,13 @@ def summary_table(metrics: dict) -> str:
             ("macro F1 %", metrics.get("macro_f1")), ("weighted F1 %", metrics.get("weighted_f1")),
             ("WER %", metrics.get("wer")), ("descriptor accuracy (mean) %", metrics.get("descriptor_acc_mean"))]
     rows += [(f"{name} (x100)", metrics.get(key)) for name, key in CAPTION_ROWS]
-    lines = ["| metric | value |", "|---|---|"] + [f"| {name} | {_pct(v)} |" for name, v in rows if v is not None]
+    lines = ["| metric | value |", "|---|---|"] + [f"| {name} | {percent(v, 1, '')} |" for name, v in rows if v is not None]
     for key, reason in (metrics.get("caption_metrics_unavailable") or {}).items():
         lines.append(f"| {key.upper()} | not computed: {reason} |")
     per = metrics.get("descriptor_accuracy") or {}
     if per:
         lines += ["", "| descriptor | accuracy % | n |", "|---|---|---|"]
-        lines += [f"| {k} | {_pct(v['accuracy'])} | {v['n']} |" for k, v in per.items() if k != "mean"]
+        lines += [f"| {k} | {percent(v['accuracy'], 1, '')} | {v['n']} |" for k, v in per.items() if k != "mean"]
     return "\n".join(lines)
 
 
