@@ -21,6 +21,7 @@ from pathlib import Path
 TARGET = {"pitch": "pitch", "pace": "speed", "level": "volume", "monotone": "pitch_variation",
           "emphasis": "emphasis"}
 MIN_DP = 0.01                    # a probability change smaller than this is "did not move"
+MIN_WORD_ROWS = 20               # a word seen on fewer corpus rows implies no direction (its lift is noise)
 ASSOCIATIONS_FILE = "descriptor_associations.json"   # beside a checkpoint's config.json
 EMPHASIS_WORDS = ("none", "emphasised")
 
@@ -30,7 +31,8 @@ def descriptor_associations(rows, labels, *, source: str = "") -> dict:
     """{labels: {label: {descriptor: {word: log-lift}}}} from labelled manifest rows (emotion + descriptors).
 
     log-lift = log(p(word | label) / p(word)), add-one smoothed over each descriptor's vocabulary; emphasis is
-    "emphasised" when the row lists emphasised words, else "none".
+    "emphasised" when the row lists emphasised words, else "none". ``counts`` keeps each word's row count:
+    a word the corpus (almost) never has implies nothing (MIN_WORD_ROWS).
     """
     from emoexplain.descriptors import vocabulary
 
@@ -46,7 +48,7 @@ def descriptor_associations(rows, labels, *, source: str = "") -> dict:
         for d, w in words.items():
             if d in vocab and w in counts[label][d]:
                 counts[label][d][w] += 1
-    table = {}
+    table, seen = {}, {d: {w: sum(counts[l][d][w] for l in labels) for w in words} for d, words in vocab.items()}
     for label in labels:
         table[label] = {}
         for d, words in vocab.items():
@@ -55,7 +57,8 @@ def descriptor_associations(rows, labels, *, source: str = "") -> dict:
             total = sum(overall.values())
             table[label][d] = {w: round(math.log(((counts[label][d][w] + 1) / (in_label + len(words)))
                                                  / ((overall[w] + 1) / (total + len(words)))), 4) for w in words}
-    return {"format": "emoexplain-descriptor-associations", "source": source, "n_rows": n, "labels": table}
+    return {"format": "emoexplain-descriptor-associations", "source": source, "n_rows": n, "labels": table,
+            "counts": seen}
 
 
 def load_associations(checkpoint=None) -> dict | None:
@@ -130,7 +133,9 @@ def _emphasis_moves(original: dict, p: dict) -> tuple[int, int, bool]:
 def _consistent(associations: dict, original: dict, p: dict, d: str, old, new) -> bool | None:
     label = original["label"]
     table = associations["labels"].get(label, {}).get(d, {})
-    if old not in table or new not in table or table[old] == table[new]:
+    seen = associations.get("counts", {}).get(d, {})
+    if old not in table or new not in table or table[old] == table[new] or \
+            min(seen.get(old, 0), seen.get(new, 0)) < MIN_WORD_ROWS:
         return None
     implied = 1 if table[new] > table[old] else -1
     dp = p["probabilities"][label] - original["probabilities"][label]

@@ -267,7 +267,7 @@ def analyse_campaign(store: Store, name: str, *, explainer=None, generate: bool 
                      progress=None) -> AnalysisJob:
     """Start (or return the running) analysis of campaign ``name``'s pending clips in a worker thread.
 
-    :param explainer: the model (default: ``pipeline.default_explainer()``, loaded in the worker).
+    :param explainer: the model (default: the process's default model, ``model.holder.default_holder()``, loaded in the worker).
     :param generate: also write captions (what annotators judge); False gives labels and descriptors only.
     :param analyse: ``AudioClip -> Explanation dict``, replacing the model (default: ``pipeline.explain``).
     :param progress: called with ``AnalysisJob.snapshot()`` after each clip, from the worker thread.
@@ -275,8 +275,8 @@ def analyse_campaign(store: Store, name: str, *, explainer=None, generate: bool 
     campaign = campaign_row(store, name)
     if analyse is None:
         def analyse(clip):
-            from emoexplain.pipeline import default_explainer, explain
-            return explain(clip, explainer or default_explainer(), generate=generate).to_dict()
+            from emoexplain.pipeline import explain   # explainer None: the process's default model
+            return explain(clip, explainer, generate=generate).to_dict()
     key = (str(store.path), campaign["id"])
     with _jobs_lock:
         job = _jobs.get(key)

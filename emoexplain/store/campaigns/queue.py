@@ -187,7 +187,8 @@ def explanation_of(row: dict) -> dict:
                                 "label_set": row["label_set"]},
             "transcript": row["transcript"], "caption": row["caption"], "acoustics": loads(row["acoustics"], {}),
             "descriptors": {"model": model_words, "measured": measured,
-                            "disagreements": disagreements(model_words, measured),
+                            "disagreements": [d.to_dict() for d in disagreements(
+                                model_words, {m["name"]: m["value"] for m in measured})],
                             "emphasis": [{"word": w} for w in loads(row["emphasis"], [])]}}
 
 
