@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from emoexplain.app import analyze, judge, model_tab, review
+from emoexplain.app import analyze, campaign, judge, model_tab, review
 from emoexplain.app.backend import Backend
 from emoexplain.app.config import AppConfig
 from emoexplain.app.edge import analyze_endpoint, event, user_errors
@@ -46,6 +46,8 @@ def build_demo(backend: Backend | None = None):
         admin = gr.State(False)   # this session unlocked the admin parts (Review, checkpoint switching)
         with gr.Tab("Analyse"):
             analyse_page(gr, backend)
+        with gr.Tab("Campaigns") as campaigns_tab:
+            campaign_page(gr, backend, campaigns_tab)
         with gr.Tab("Review"):
             review_page(gr, backend, admin)
         with gr.Tab("Model") as tab:
@@ -180,6 +182,97 @@ def review_page(gr, backend: Backend, admin) -> None:
                              outputs={"file": export_file}), api_visibility="private")
     backup_btn.click(**event(review.on_backup, backend, inputs={"unlocked": admin}, outputs={"status": backup_status}),
                      api_visibility="private")
+    with panel:
+        campaign_admin(gr, backend, admin)
+
+
+def campaign_page(gr, backend: Backend, tab) -> None:
+    """Annotation campaigns: the next clip where the model is least sure, judged by several people."""
+    gr.Markdown("Judge clips of an annotation campaign. Each clip is heard by several people; the model's least "
+                "sure clips come first.")
+    lease = gr.State(None)          # campaign.Lease: the clip this page is judging
+    with gr.Row():
+        name = gr.Dropdown(label="Campaign", choices=[], elem_id="campaign-name", scale=2)
+        annotator = gr.Textbox(label="Your name (annotator)", max_lines=1, elem_id="campaign-annotator", scale=2)
+        next_btn = gr.Button("Next clip", variant="primary", elem_id="campaign-next", scale=1)
+    status = gr.Markdown(elem_id="campaign-status")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2):
+            audio = gr.Audio(label="Clip", type="filepath", interactive=False, elem_id="campaign-audio")
+            choice = gr.Radio([], label="What emotion do you hear?", elem_id="campaign-emotion")
+            note = gr.Textbox(label="Note (optional)", lines=1, max_length=2000)
+            with gr.Row():
+                save_btn = gr.Button("Save and next", variant="primary", elem_id="campaign-save")
+                skip_btn = gr.Button("Skip", elem_id="campaign-skip")
+        with gr.Column(scale=3):
+            emotion = gr.Label(label="The model's emotion", num_top_classes=7)
+            caption = gr.Markdown()
+            descriptors = gr.Markdown()
+    with gr.Accordion("What is kept, and your judgements", open=False):
+        kept = gr.Markdown(elem_id="campaign-kept")
+        mine_btn = gr.Button("Show my judgements")
+        mine = gr.Dataframe(interactive=False, wrap=True, elem_id="campaign-mine")
+        with gr.Row():
+            ids = gr.Textbox(label="Judgement numbers to delete (or: all)", max_lines=1, scale=3)
+            delete_btn = gr.Button("Delete", variant="stop", scale=1)
+        mine_status = gr.Markdown()
+
+    clip = {"status": status, "lease": lease, "audio": audio, "emotion": emotion, "caption": caption,
+            "descriptors": descriptors, "choice": choice, "note": note, "kept": kept}
+    ask = event(campaign.on_next, backend, username=True, inputs={"campaign": name, "annotator": annotator},
+                outputs=clip)
+    tab.select(**event(campaign.on_campaign_list, backend, outputs={"campaigns": name}), api_visibility="private")
+    next_btn.click(**ask, api_visibility="private")
+    for btn, handler, inputs in ((save_btn, campaign.on_submit, {"lease": lease, "emotion": choice, "note": note}),
+                                 (skip_btn, campaign.on_skip, {"lease": lease})):
+        btn.click(**event(handler, backend, username=True, inputs=inputs, outputs={"status": status, "lease": lease}),
+                  api_visibility="private", trigger_mode="once").success(**ask, api_visibility="private")
+    mine_btn.click(**event(campaign.on_mine, backend, username=True, inputs={"annotator": annotator},
+                           outputs={"mine": mine, "status": mine_status}), api_visibility="private")
+    delete_btn.click(**event(campaign.on_delete_mine, backend, username=True,
+                             inputs={"annotator": annotator, "ids": ids},
+                             outputs={"mine": mine, "status": mine_status}), api_visibility="private")
+    gr.api(user_errors(campaign.campaign_next_endpoint(backend)), api_name="campaign_next", concurrency_limit=8)
+    gr.api(user_errors(campaign.campaign_submit_endpoint(backend)), api_name="campaign_submit", concurrency_limit=8)
+
+
+def campaign_admin(gr, backend: Backend, admin) -> None:
+    """Review tab: create a campaign, follow its progress, annotator quality and agreement, exclude people."""
+    gr.Markdown("## Campaigns")
+    with gr.Row():
+        name = gr.Textbox(label="New campaign name", max_lines=1, elem_id="campaign-new-name")
+        source = gr.Textbox(label="Folder or manifest (.jsonl) on the server", max_lines=1)
+        upload = gr.File(label="... or upload a .zip of audio", file_types=[".zip"], type="filepath", height=90)
+    with gr.Row():
+        per_clip = gr.Number(2, label="Judgements per clip", precision=0, minimum=1)
+        gold = gr.File(label="Gold answers (.csv clip,emotion / .json / .jsonl)", type="filepath", height=90)
+        label_set = gr.Textbox(label="Label set (empty: the model's)", max_lines=1)
+        instructions = gr.Textbox(label="Instructions for annotators", lines=2)
+    create_btn = gr.Button("Create and analyse", variant="primary", elem_id="campaign-create")
+    with gr.Row():
+        chosen = gr.Dropdown(label="Campaign", choices=[], elem_id="campaign-admin-name", scale=3)
+        refresh = gr.Button("Refresh", scale=1, elem_id="campaign-refresh")
+    progress = gr.Markdown(elem_id="campaign-progress")
+    quality = gr.Dataframe(label="Annotators: gold accuracy, leave-one-out agreement, Dawid-Skene skill",
+                           interactive=False, elem_id="campaign-quality")
+    agreement = gr.Markdown(elem_id="campaign-agreement")
+    clips = gr.Dataframe(label="Clips: judgements and consensus", interactive=False, wrap=True)
+    with gr.Row():
+        who = gr.Textbox(label="Annotator", max_lines=1, scale=3)
+        exclude_btn = gr.Button("Exclude from consensus", scale=1)
+        include_btn = gr.Button("Include again", scale=1)
+
+    shown = {"progress": progress, "clips": clips, "quality": quality, "agreement": agreement, "campaigns": chosen}
+    create_btn.click(**event(campaign.on_create, backend, username=True, inputs={
+        "unlocked": admin, "name": name, "source": source, "upload": upload, "per_clip": per_clip, "gold": gold,
+        "label_set": label_set, "instructions": instructions}, outputs=shown), api_visibility="private")
+    for trigger in (refresh.click, chosen.input):
+        trigger(**event(campaign.on_admin_status, backend, inputs={"unlocked": admin, "name": chosen}, outputs=shown),
+                api_visibility="private")
+    for btn, exclude in ((exclude_btn, True), (include_btn, False)):
+        btn.click(**event(campaign.on_exclude, backend, username=True, exclude=exclude,
+                          inputs={"unlocked": admin, "name": chosen, "annotator": who}, outputs=shown),
+                  api_visibility="private")
 
 
 def model_page(gr, backend: Backend, tab, admin, notice) -> None:

@@ -106,8 +106,8 @@ def probe(audio, explainer=None, *, baseline=None, associations=None, max_second
     stamps = [time.perf_counter()]
     clip = load_audio(audio, max_seconds=max_seconds)
     if explainer is None:
-        from emoexplain.pipeline import default_explainer
-        explainer = default_explainer()
+        from emoexplain.model.holder import default_holder
+        explainer = default_holder().get()
     original, profile = _baseline(clip, explainer, baseline, max_seconds, generate)
     stamps.append(time.perf_counter())
     context = _Context(clip, frame_track(clip.samples), profile, original)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from emoexplain.pitch import synthesize_voice
+from helpers import synthesize_voice
 
 KINDS = {"pitch+4st": "pitch", "pitch-4st": "pitch", "pitch+2st": "pitch", "pitch-2st": "pitch",
          "monotone": "monotone", "pace0.8x": "pace", "pace1.25x": "pace", "level-10dB": "level",

@@ -14,8 +14,8 @@ def _row(samples, gender="male"):
     words = {d.name: d.value for d in p.descriptors if d.name != "emphasis"}
     return {"audio": "x.wav", "emotion": "neutral", "gender": gender, "descriptors": words,
             "descriptor_source": {k: "automatic" for k in words},
-            "meta": {"measured": {"pitch_hz": p.pitch["mean_hz"], "syllables_per_s": p.rate["syllables_per_s"],
-                                  "energy_db": p.energy["mean_db"]}}}
+            "meta": {"measured": {"pitch.median_hz": p.pitch["median_hz"],
+                                  "rate.syllables_per_s": p.rate["syllables_per_s"], "energy.mean_db": p.energy["mean_db"]}}}
 
 
 def _voice():

@@ -1,4 +1,4 @@
-"""Backups, restores, the hub sync (against a fake hub) and the CLI."""
+"""Backups, restores and the CLI (the hub sync is in test_store_hub.py)."""
 
 import json
 import sqlite3
@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from emoexplain.errors import RestoreRefused
-from emoexplain.store import (backup, check_backup, open_store, record_analysis, record_judgement, restore,
-                              restore_from_hub, start_hub_sync)
+from emoexplain.store import backup, check_backup, open_store, record_analysis, record_judgement, restore
 from emoexplain.store.__main__ import main
 
 SHA = "e" * 64
@@ -105,65 +104,6 @@ def test_restore_refuses_foreign_corrupt_and_newer_files(tmp_path):
     with pytest.raises(RestoreRefused, match="newer emoexplain"):
         restore(newer, tmp_path / "live.db")
     assert 3 == judgements(tmp_path / "live.db")  # nothing was touched
-
-
-class FakeHub:
-    """Stands in for HfApi: records commits, serves the files of the last one."""
-
-    def __init__(self):
-        self.files, self.commits = {}, []
-
-    def create_repo(self, repo_id, **kwargs):
-        return type("RepoUrl", (), {"repo_id": repo_id})()
-
-    def list_repo_files(self, repo_id, **kwargs):
-        return sorted(self.files)
-
-    def create_commit(self, *, operations, **kwargs):
-        self.commits.append(operations)
-        for op in operations:
-            if hasattr(op, "path_or_fileobj"):
-                self.files[op.path_in_repo] = Path(op.path_or_fileobj).read_bytes()
-            else:
-                self.files.pop(op.path_in_repo)
-        return "commit"
-
-    def run_as_future(self, fn, *args, **kwargs):
-        from concurrent.futures import Future
-        future = Future()
-        future.set_result(None)  # the background thread is not run; tests call push_to_hub
-        return future
-
-    def download(self, *, local_dir, **kwargs):
-        for name, data in self.files.items():
-            (Path(local_dir) / name).parent.mkdir(parents=True, exist_ok=True)
-            (Path(local_dir) / name).write_bytes(data)
-        return local_dir
-
-
-def test_hub_sync_pushes_snapshots_and_audio_and_restores_on_start(tmp_path, monkeypatch):
-    monkeypatch.delenv("EMOEXPLAIN_HUB_DATASET", raising=False)
-    wav = tmp_path / "clip.wav"
-    wav.write_bytes(b"RIFF")
-    store, _ = filled(tmp_path / "space" / "emoexplain.db", wav=wav)
-    assert start_hub_sync(store) is None  # no repo configured: nothing happens
-    hub = FakeHub()
-    scheduler = start_hub_sync(store, "me/annotations", hf_api=hub)
-    scheduler.stop()
-    scheduler.push_to_hub()
-    assert {"snapshots/emoexplain.db", f"audio/{SHA}.wav"} == set(hub.files)
-    assert scheduler.push_to_hub() is None and 1 == len(hub.commits)  # unchanged: no commit
-    # a restarted Space with an empty disk restores from the hub
-    fresh = tmp_path / "restarted" / "emoexplain.db"
-    done = restore_from_hub(fresh, "me/annotations", download=hub.download)
-    assert 3 == done["judgements"] == judgements(fresh)
-    assert b"RIFF" == (fresh.parent / "audio" / f"{SHA}.wav").read_bytes()
-    assert restore_from_hub(fresh, "me/annotations", download=hub.download) is None  # local data wins
-    # deleting the clip deletes its audio on the next push
-    from emoexplain.store import delete_clip
-    delete_clip(store, SHA)
-    scheduler.push_to_hub()
-    assert {"snapshots/emoexplain.db"} == set(hub.files)
 
 
 def test_cli_stats_export_backup_restore(tmp_path, capsys):

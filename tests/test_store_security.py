@@ -315,18 +315,19 @@ def test_full_and_read_only_disks_are_named(tmp_path):
 
 def test_no_persistent_storage_on_a_space_is_said(tmp_path):
     space = {"SPACE_ID": "someone/emoexplain"}
-    assert "restart erases them" in persistence_warning(tmp_path / "data", space)
+    assert "restart erases them" in persistence_warning("/emoexplain-nowhere/data", space)   # on the root disk
     assert persistence_warning("/data", space) is None
     assert persistence_warning(tmp_path, {**space, "EMOEXPLAIN_HUB_DATASET": "someone/judgements"}) is None
     assert persistence_warning(tmp_path, {}) is None                     # not on a Space: the owner's disk
+    assert persistence_warning("/dev/shm/emoexplain", space) is None     # a mounted volume of its own
 
 
 def test_storage_warning_is_logged_at_open(tmp_path, monkeypatch, caplog):
+    from emoexplain.store import db
+    monkeypatch.setattr(db, "_on_own_volume", lambda folder: False)   # wherever pytest's tmp_path lies
     monkeypatch.setenv("SPACE_ID", "someone/emoexplain")
     monkeypatch.delenv("EMOEXPLAIN_HUB_DATASET", raising=False)
-    monkeypatch.delenv("EMOEXPLAIN_DATA_DIR", raising=False)
-    monkeypatch.chdir(tmp_path)
     import logging
     with caplog.at_level(logging.WARNING, logger="emoexplain.store.db"):
-        open_store().close()
+        open_store(tmp_path / "emoexplain.db").close()
     assert any("restart erases them" in r.message for r in caplog.records)

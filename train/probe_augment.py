@@ -23,6 +23,7 @@ MIN_VOICED_S = 0.3
 def probe_augment(samples: np.ndarray, row: dict, rng: random.Random) -> tuple[np.ndarray, dict]:
     """(transformed samples, row with the re-measured automatic words); the clip unchanged when nothing fits."""
     from emoexplain.acoustics import analyze, frame_track
+    from emoexplain.descriptors import known_gender
 
     sources = row.get("descriptor_source") or {}
     track = frame_track(samples)
@@ -34,8 +35,7 @@ def probe_augment(samples: np.ndarray, row: dict, rng: random.Random) -> tuple[n
         return samples, row
     kind, value = rng.choice(allowed)
     out = transform(samples, track, kind, value)
-    gender = row.get("gender") if row.get("gender") in ("male", "female") else None
-    profile = analyze((out, 16000), gender=gender, max_seconds=len(out) / 16000 + 1)
+    profile = analyze((out, 16000), gender=known_gender(row.get("gender")), max_seconds=len(out) / 16000 + 1)
     return out, _with_words(row, profile, sources)
 
 
@@ -55,6 +55,9 @@ def transform(samples: np.ndarray, track, kind: str, value: float) -> np.ndarray
 
 
 def _with_words(row: dict, profile, sources: dict) -> dict:
+    from emoexplain.descriptors import measure
+    from train.augment import REBINNED
+
     words = {d.name: d.value for d in profile.descriptors if d.name != "emphasis"}
     descriptors = dict(row.get("descriptors") or {})
     for name, word in words.items():
@@ -62,6 +65,6 @@ def _with_words(row: dict, profile, sources: dict) -> dict:
             descriptors[name] = word
     p = profile.to_dict()
     meta = dict(row.get("meta") or {})
-    meta["measured"] = {"pitch_hz": p["pitch"].get("mean_hz"), "syllables_per_s": p["rate"].get("syllables_per_s"),
-                        "energy_db": p["energy"].get("mean_db")}
+    keys = [measure(name) for name in REBINNED]      # as fill_descriptors stores them: what describe() binned
+    meta["measured"] = {key: p[key.split(".")[0]][key.split(".")[1]] for key in keys}
     return {**row, "descriptors": descriptors, "meta": meta}

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emoexplain.errors import CheckpointError, CheckpointMismatch
-from emoexplain.model.config import ModelConfig, resolve_backbone
+from emoexplain.model.config import ModelConfig, resolve_backbone, seeded
 from emoexplain.paths import DEFAULT_CHECKPOINT, ROOT
 
 if TYPE_CHECKING:
@@ -62,10 +62,11 @@ def build_explainer(config: ModelConfig, *, device=None, dtype=None):
     auto = device == "auto"
     device, dtype = default_device_dtype(None if auto else device, dtype)
     try:
-        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
-                                     attn_implementation=config.attn_implementation)
-        llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
-                                  device_map="auto" if auto else None)
+        with seeded(config.seed):  # from_pretrained draws from the global RNG too: give the caller's back
+            encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
+                                         attn_implementation=config.attn_implementation)
+            llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
+                                      device_map="auto" if auto else None)
     except OSError as exc:
         raise CheckpointError(f"Could not load the backbones {config.encoder!r} / {config.llm!r}: {exc}. "
                               "Check the ids or folders (gated hub models need `huggingface-cli login`).") from exc

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import torch
 
-from emoexplain.model.config import REPO_ROOT, TINY_BACKBONES, ModelConfig
+from emoexplain.model.config import TINY_BACKBONES, ModelConfig
+from emoexplain.paths import ROOT as REPO_ROOT
 
 TINY_LLM = REPO_ROOT / TINY_BACKBONES / "llm"
 # ids of the tiny tokenizer's specials (a random LLM needs only the ids its tokenizer uses)

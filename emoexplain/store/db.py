@@ -92,17 +92,26 @@ def pending_ttl_s() -> float:
 
 def persistence_warning(folder: str | os.PathLike, env=None) -> str | None:
     """A warning when judgements saved in ``folder`` will not survive a restart: on a Hugging Face Space
-    (``SPACE_ID``) only ``/data`` (persistent storage) outlives one, unless ``EMOEXPLAIN_HUB_DATASET`` syncs
-    the store to a dataset or ``EMOEXPLAIN_DATA_DIR`` names a volume the owner mounted."""
+    (``SPACE_ID``) the container's own disk is reset by every restart; only ``/data`` (persistent storage) or
+    another mounted volume outlives one, unless ``EMOEXPLAIN_HUB_DATASET`` syncs the store to a dataset."""
     env = os.environ if env is None else env
-    if not env.get("SPACE_ID") or env.get("EMOEXPLAIN_HUB_DATASET") or env.get("EMOEXPLAIN_DATA_DIR"):
+    if not env.get("SPACE_ID") or env.get("EMOEXPLAIN_HUB_DATASET"):
         return None
     folder = Path(folder).resolve()
-    if folder == Path("/data") or Path("/data") in folder.parents:
+    if folder == Path("/data") or Path("/data") in folder.parents or _on_own_volume(folder):
         return None
     return ("This Space has no persistent storage and no hub sync: judgements are kept on its ephemeral disk "
             "and a restart erases them. Enable persistent storage (/data) in the Space settings, or set "
             "EMOEXPLAIN_HUB_DATASET to a dataset repo.")
+
+
+def _on_own_volume(folder: Path) -> bool:
+    """Whether ``folder`` lies on another file system than ``/`` (a mounted volume, not the container's disk)."""
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), Path("/"))
+    try:
+        return os.stat(existing).st_dev != os.stat("/").st_dev
+    except OSError:
+        return False
 
 
 def storage_failure(error: BaseException) -> StoreError | None:
@@ -544,6 +553,7 @@ _M003_TABLES = [
         clip_sha256 TEXT REFERENCES clips(sha256) ON DELETE CASCADE,
         analysis_id INTEGER REFERENCES analyses(id) ON DELETE CASCADE,
         gold_emotion TEXT,                                   -- the known answer of a gold clip
+        transcript TEXT,                                     -- the known words (manifest), else NULL
         entropy REAL, margin REAL, descriptor_disagreement REAL,
         priority REAL,                                       -- queue order, highest first
         n_judged INTEGER NOT NULL DEFAULT 0,                 -- maintained by the triggers below

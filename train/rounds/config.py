@@ -30,6 +30,7 @@ class RoundConfig:
     max_forgetting: float = 0.02    # parent-test UA may drop by at most 2 points
     min_eval: int = 10              # fewer held-out corrections than this cannot promote (too few to judge)
     # --- parent test set and replay (train/rounds/recipes.py) -------------------------------------------
+    replay_balance: bool = True     # replay fills the classes the corrections lack (else a uniform sample)
     parent_test_max: int = 0        # 0 = the whole parent test set
     cache_dir: str = "runs/cache"   # regenerated synthetic clips (demo test split, replay sample)
     bootstrap: int = 2000           # resamples for the 95 % interval of the difference
