@@ -5,7 +5,7 @@ import random
 import numpy as np
 
 from emoexplain.acoustics import analyze, frame_track
-from emoexplain.pitch import synthesize_voice
+from helpers import synthesize_voice
 from train.probe_augment import probe_augment, transform
 
 
