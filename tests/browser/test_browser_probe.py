@@ -8,12 +8,8 @@ import pytest
 from emoexplain.paths import ROOT
 from helpers import AppProcess, checkpoint_env
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip("Debian chromium is not installed (CI installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+from test_browser_app import CHROMIUM, FLAGS, sync_api   # skips this module too where chromium is missing
+
 TIMEOUT_MS = 120_000
 
 
