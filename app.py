@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from emoexplain.app import analyze, campaign, judge, model_tab, review
+from emoexplain.app import analyze, campaign, judge, model_tab, probe, review
 from emoexplain.app.backend import Backend
 from emoexplain.app.config import AppConfig
 from emoexplain.app.edge import analyze_endpoint, event, user_errors
@@ -78,6 +78,7 @@ def analyse_page(gr, backend: Backend) -> None:
     descriptors = gr.Markdown(elem_id="descriptors")
     plot = gr.Plot(label="Pitch and energy (emphasis shaded)", elem_id="prosody-plot")
     warnings = gr.Markdown()
+    probe_panel(gr, backend, analysis, audio)
     with gr.Accordion("Raw result (JSON, as returned by the /analyze API)", open=False):
         raw = gr.JSON(label="result")
     form = judge_form(gr)
@@ -102,6 +103,28 @@ def analyse_page(gr, backend: Backend) -> None:
         api_visibility="private", trigger_mode="once", concurrency_limit=4,
         show_progress_on=[form.status])  # an error must not cover the audio box
     gr.api(user_errors(judge.save_judgement_endpoint(backend)), api_name="save_judgement", concurrency_limit=4)
+
+
+def probe_panel(gr, backend: Backend, analysis, audio) -> None:
+    """Test this explanation: the clip re-synthesised (pitch, pace, level, emphasis) and re-run (docs/probes.md)."""
+    report = gr.State(None)   # the ProbeReport, server-side: the player reads its audio
+    with gr.Accordion("Test this explanation", open=True, elem_id="probe-panel"):
+        run = gr.Button("Test this explanation (pitch, pace, level and emphasis probes)", elem_id="probe-btn")
+        sentence = gr.Markdown(elem_id="probe-sentence")
+        table = gr.Dataframe(headers=list(probe.COLUMNS), interactive=False, wrap=True, elem_id="probe-table")
+        chart = gr.Plot(label="Label probabilities per probe (hollow marks: the original)", elem_id="probe-chart")
+        with gr.Row():
+            picker = gr.Radio([], label="Play a probe", visible=False, elem_id="probe-picker", scale=3)
+            player = gr.Audio(label="The probe's audio", interactive=False, elem_id="probe-audio", scale=2)
+    run.click(**event(probe.on_probe, backend, inputs={"analysis": analysis}, outputs={
+        "sentence": sentence, "table": table, "chart": chart, "picker": picker, "audio": player, "report": report}),
+        api_visibility="private", concurrency_limit=1, trigger_mode="once", show_progress_on=[sentence])
+    picker.input(**event(probe.on_pick, inputs={"report": report, "name": picker}, outputs={"audio": player}),
+                 api_visibility="private", show_progress="hidden")
+    # the public /probe API (an audio file in, like /analyze): a hidden listener, so the page's button stays private
+    api_out = gr.JSON(visible=False)
+    gr.Button(visible=False).click(user_errors(probe.probe_endpoint(backend)), [audio], [api_out], api_name="probe",
+                                   concurrency_limit=1)
 
 
 def judge_form(gr) -> SimpleNamespace:

@@ -167,7 +167,7 @@ def corpus_faithfulness(reports: list[dict]) -> dict:
                                      for k in ("descriptor", "content")},
             "by_probe": {name: _scores(vs) for name, vs in sorted(by_probe.items())},
             "skipped": _count(s["name"] for r in reports for s in r["skipped"]),
-            "level_blind": _count(str(r["level"].get("blind")) for r in reports)}
+            "level_sensitivity": _count(str(r["level"].get("sensitivity")) for r in reports)}
 
 
 def _count(items) -> dict:
