@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from emoexplain.app import analyze, campaign, judge, model_tab, probe, review
+from emoexplain.app import analyze, campaign, judge, model_tab, probe, review, rounds
 from emoexplain.app.backend import Backend
 from emoexplain.app.config import AppConfig
 from emoexplain.app.edge import analyze_endpoint, event, user_errors
@@ -313,6 +313,29 @@ def model_page(gr, backend: Backend, tab, admin, notice) -> None:
                          outputs={"switch_panel": switch_panel, "checkpoints": checkpoint}), api_visibility="private")
     switch_btn.click(**event(model_tab.on_switch, backend, inputs={"unlocked": admin, "checkpoint": checkpoint},
                              outputs=shown), api_visibility="private")
+    round_block(gr, backend, admin, shown)
+
+
+def round_block(gr, backend: Backend, admin, shown: dict) -> None:
+    """Admins: a round of learning from the store's corrections, its progress, decision and checkpoint."""
+    with gr.Column(visible=False) as panel:
+        gr.Markdown("### Learn from the corrections (admin)\n\nTrains a candidate on the store's consented "
+                    "corrections, judges it on corrections it did not see and on the model's own test set, and "
+                    "promotes it only when it agrees better with people without forgetting (docs/training.md).")
+        start_btn = gr.Button("Start a round on the current corrections", elem_id="round-start")
+        status = gr.Markdown(elem_id="round-status")
+        table = gr.Markdown(elem_id="round-table")
+        switch_btn = gr.Button("Switch to the promoted checkpoint", variant="primary", visible=False,
+                               elem_id="round-switch")
+    timer = gr.Timer(rounds.POLL_S, active=False)
+    view = {"round_status": status, "round_table": table, "round_switch": switch_btn, "round_timer": timer}
+    admin.change(lambda unlocked: gr.update(visible=bool(unlocked)), [admin], [panel], api_visibility="private")
+    start_btn.click(**event(rounds.on_start_round, backend, inputs={"unlocked": admin}, outputs=view),
+                    api_visibility="private", trigger_mode="once")
+    timer.tick(**event(rounds.on_round_status, backend, inputs={"unlocked": admin}, outputs=view),
+               api_visibility="private", show_progress="hidden")
+    switch_btn.click(**event(rounds.on_switch_to_round, backend, inputs={"unlocked": admin}, outputs=shown),
+                     api_visibility="private")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,8 @@ class Submissions:
 class Backend:
     def __init__(self, config: AppConfig, explainer=None, store=None):
         self.config = config
-        self.model = ModelHolder(config.checkpoint, explainer)
+        from emoexplain.app.rounds import resolve_checkpoint   # a folder of rounds: its latest promoted one
+        self.model = ModelHolder(resolve_checkpoint(config.checkpoint), explainer)
         self.submissions = Submissions()
         self.explain = zerogpu.gpu_explain(self.model)   # before torch is imported (ZeroGPU's rule)
         self._store = store
