@@ -1,7 +1,6 @@
 """Two annotators in two browser contexts work through one campaign with overlap 2 (issue 13): every clip ends
 with two judgements and a consensus, and the Review tab shows gold accuracy and leave-one-out agreement."""
 
-import os
 import re
 
 import numpy as np
@@ -9,15 +8,8 @@ import pytest
 import soundfile as sf
 
 from helpers import AppProcess, checkpoint_env
+from test_browser_app import CHROMIUM, FLAGS, TIMEOUT_MS, sync_api  # skips this module where that one skips
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip("Debian chromium is not installed (CI installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-TIMEOUT_MS = 60_000
 ADMIN_TOKEN = "campaign-admin-token"
 
 
