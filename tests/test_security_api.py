@@ -224,3 +224,13 @@ def test_an_unreachable_hub_does_not_hold_the_page(tmp_path, ckpt_env, speech_wa
             assert save(client, analyse(client, speech_wav))["created"]       # judgements are saved meanwhile
     finally:
         silent.close()
+
+
+def test_the_readme_api_example_works(app, speech_wav):
+    from emoexplain.paths import ROOT
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("### HTTP API (gradio_client)\n```python\n", 1)[1].split("```", 1)[0]
+    code = block.replace('"http://127.0.0.1:7860/"', repr(app.url)).replace('"clip.wav"', repr(str(speech_wav)))
+    scope: dict = {}
+    exec(compile(code, "README.md", "exec"), scope)   # noqa: S102 - our own README, run as a user would
+    assert scope["saved"]["created"] is True and scope["result"]["analysis_token"]
