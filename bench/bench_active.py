@@ -10,8 +10,9 @@ random order. Five simulated annotators take turns: four answer right with proba
 0.4, else a wrong label drawn at random; the answer of an annotator for a clip is the same in both queues. At
 each budget (judgements in all) it measures the consensus accuracy against the truth (majority and
 Dawid-Skene), where the bad annotator ranks by leave-one-out agreement and by Dawid-Skene skill (1 = found),
-and the held-out UA of a from-store round (train.from_store, the demo checkpoint as parent, replay of the
-demo's own corpus) trained on the campaign's consensus, on clips of voices and sentences outside the pool.
+and the held-out UA of a from-store round (train/rounds: the demo checkpoint as parent, replay and forgetting
+test from its own recipe) trained on the campaign's consensus, on clips of voices and sentences outside the
+pool, with the round's own parent-test UA drop (forgetting).
 Goal: uncertainty order at half the budget reaches the held-out UA of random order at the full budget.
 
 **latency**: ``next_clip`` (lease transaction + the clip's analysis) with N annotator threads on one Store,
@@ -28,6 +29,7 @@ import argparse
 import hashlib
 import json
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -156,23 +158,18 @@ def latency(args) -> None:
 
 # --- active labelling ---------------------------------------------------------------------------------------
 
-def corpora(work: Path, pool: int, heldout: int, replay: int) -> tuple[list[dict], list[dict], Path]:
-    """(pool rows, held-out rows, replay manifest): the pool and held-out come from one synthetic corpus (the
-    held-out split has voices and sentences outside the pool), the replay from the demo's own recipe."""
+def corpora(work: Path, pool: int, heldout: int) -> tuple[list[dict], list[dict]]:
+    """(pool rows, held-out rows) of one synthetic corpus; the held-out split has voices and sentences outside
+    the pool. (The rounds take their replay and forgetting test from the demo checkpoint's own recipe.)"""
     from train.data.manifest import read_manifest
     from train.data.synthetic import SyntheticSpec, generate
 
-    def make(name, spec):
-        manifest = work / name / "manifest.jsonl"
-        if not manifest.is_file():
-            generate(work / name, spec, measure=False, workers=2, progress=False)
-        return manifest
-
-    campaign_corpus = make("corpus", SyntheticSpec(n_train=pool, n_test=heldout, n_test_voices=8,
-                                                   n_test_sentences=min(heldout, 200), seed=7))
-    replay_manifest = make("replay", SyntheticSpec(n_train=replay, n_test=8, n_test_voices=2, n_test_sentences=8))
-    return (read_manifest(campaign_corpus, split="train"), read_manifest(campaign_corpus, split="test"),
-            replay_manifest)
+    manifest = work / "corpus" / "manifest.jsonl"
+    if not manifest.is_file():
+        generate(work / "corpus", SyntheticSpec(n_train=pool, n_test=heldout, n_test_voices=8,
+                                                n_test_sentences=min(heldout, 200), seed=7),
+                 measure=False, workers=2, progress=False)
+    return read_manifest(manifest, split="train"), read_manifest(manifest, split="test")
 
 
 def answer(seed: int, who: str, clip: str, truth: str) -> str:
@@ -213,14 +210,22 @@ def measure(store, name: str, truth: dict) -> dict:
             majority.append(emotion["majority"]["value"] == truth[clip["name"]])
         if emotion["dawid_skene"]:
             ds.append(emotion["dawid_skene"]["value"] == truth[clip["name"]])
-    quality = [q for q in C.quality(store, name)]
-    loo = sorted(quality, key=lambda q: (q["leave_one_out"]["agreement"] if q["leave_one_out"]["n"] else 2))
-    skill = sorted(quality, key=lambda q: q["dawid_skene_skill"] if q["dawid_skene_skill"] is not None else 2)
+    quality = C.quality(store, name)
+    loo = {q["annotator"]: q["leave_one_out"]["agreement"] for q in quality}
+    skill = {q["annotator"]: q["dawid_skene_skill"] for q in quality}
     return {"clips": len(majority), "majority_acc": sum(majority) / len(majority) if majority else float("nan"),
             "ds_acc": sum(ds) / len(ds) if ds else float("nan"),
-            "bad_rank_loo": 1 + [q["annotator"] for q in loo].index("bad"),
-            "bad_rank_ds": 1 + [q["annotator"] for q in skill].index("bad"),
+            "bad_rank_loo": rank_of("bad", loo), "bad_rank_ds": rank_of("bad", skill),
             "mean_entropy": statistics.fmean(c["model"]["entropy"] for c in status["clips"] if c["judgements"])}
+
+
+def rank_of(who: str, scores: dict) -> float:
+    """``who``'s rank from the lowest score (1 = lowest; ties share the middle rank; no score ranks last)."""
+    worst = 2.0
+    mine = scores.get(who)
+    mine = worst if mine is None else mine
+    others = [worst if v is None else v for k, v in scores.items() if k != who]
+    return 1 + sum(v < mine for v in others) + 0.5 * sum(v == mine for v in others)
 
 
 def heldout_ua(checkpoint: str, rows: list[dict]) -> float:
@@ -233,15 +238,15 @@ def heldout_ua(checkpoint: str, rows: list[dict]) -> float:
     return classification_metrics([r["emotion"] for r in rows], hyps, LABELS)["ua"]
 
 
-def train_round(db: Path, campaign: str, replay: Path, out: Path, steps: int) -> str:
+def train_round(db: Path, campaign: str, work: Path, out: Path) -> dict:
+    """One from-store round (train/rounds) on the campaign's consensus; returns its result. The round holds a
+    quarter of the rows out to judge itself (its gate; k-fold would train 6 models a round); the candidate is
+    measured on the fixed held-out set."""
     from train.from_store import from_store
 
-    overrides = ["--progress=false", "--tensorboard=false", "--max_eval_examples=2"]
-    if steps:
-        overrides.append(f"--max_steps={steps}")
-    result = from_store(str(db), DEMO, replay_manifest=str(replay), overrides=overrides, out_dir=str(out),
-                        campaign=campaign)
-    return result["checkpoint"]
+    overrides = ["--progress=false", "--tensorboard=false", "--round.kfold_below=0", "--round.holdout_fraction=0.25",
+                 "--round.parent_test_max=100", "--round.bootstrap=200", f"--round.cache_dir={work / 'cache'}"]
+    return from_store(str(db), DEMO, overrides=overrides, out_dir=str(out), campaign=campaign)
 
 
 def active(args) -> None:
@@ -253,22 +258,23 @@ def active(args) -> None:
     torch.set_num_threads(1)
     work = Path(args.work)
     t0 = time.perf_counter()
-    pool, heldout, replay = corpora(work, args.pool, args.heldout, args.replay)
+    pool, heldout = corpora(work, args.pool, args.heldout)
     truth = {r["audio"]: r["emotion"] for r in pool}
     pool_manifest = work / "pool.jsonl"
-    pool_manifest.write_text("".join(json.dumps({"audio": r["audio"]}) + "\n" for r in pool))
-    print(f"corpora: {len(pool)} pool, {len(heldout)} held-out, replay {replay} ({time.perf_counter() - t0:.0f} s)")
+    pool_manifest.write_text("".join(json.dumps({"audio": r["audio"], "transcript": r["transcript"]}) + "\n"
+                                     for r in pool))
+    print(f"corpora: {len(pool)} pool, {len(heldout)} held-out ({time.perf_counter() - t0:.0f} s)")
     explainer = load_explainer(DEMO, device="cpu")
     parent_ua = heldout_ua(DEMO, heldout)
     table = {}
     for seed in range(args.seeds):
         store_dir = work / f"store-{seed}"
+        shutil.rmtree(store_dir, ignore_errors=True)  # a fresh queue each run; the corpora are reused
         store = open_store(store_dir / "emoexplain.db")
         for order in ("entropy", "random"):
-            name = f"{order}"
-            if not store.read("SELECT 1 FROM campaigns WHERE name = ?", [name]):
-                C.create_campaign(store, name, pool_manifest, per_clip=args.overlap, label_set="iemocap4",
-                                  owner="bench", order=order)
+            name = order
+            C.create_campaign(store, name, pool_manifest, per_clip=args.overlap, label_set="iemocap4",
+                              owner="bench", order=order)
             t1 = time.perf_counter()
             assert C.analyse_campaign(store, name, explainer=explainer, generate=False).wait()["error"] is None
             print(f"seed {seed} {order}: analysed in {time.perf_counter() - t1:.0f} s", flush=True)
@@ -279,9 +285,13 @@ def active(args) -> None:
             for budget, result in label_campaign(store, name, truth, args.budgets, seed, snapshot).items():
                 if not args.skip_training:
                     t2 = time.perf_counter()
-                    checkpoint = train_round(result["snapshot"], name, replay,
-                                             work / "rounds" / f"{seed}-{order}-{budget}", args.steps)
-                    result["heldout_ua"] = heldout_ua(checkpoint, heldout)
+                    out = work / "rounds" / f"{seed}-{order}-{budget}"
+                    shutil.rmtree(out, ignore_errors=True)
+                    round_ = train_round(result["snapshot"], name, work, out)
+                    result["heldout_ua"] = heldout_ua(round_["checkpoint"], heldout)
+                    forgetting = round_["round"]["parent_test"]
+                    result["parent_test_drop"] = (forgetting["before"]["ua"] - forgetting["after"]["ua"]
+                                                  if forgetting.get("measured") else float("nan"))
                     print(f"seed {seed} {order} {budget}: round + eval {time.perf_counter() - t2:.0f} s, held-out "
                           f"UA {result['heldout_ua']:.3f}", flush=True)
                 table.setdefault((order, budget), []).append(result)
@@ -297,14 +307,14 @@ def report(table: dict, parent_ua: float, args) -> None:
     print(f"\nparent (demo checkpoint) held-out UA {parent_ua:.3f}; pool {args.pool}, overlap {args.overlap}, "
           f"{args.seeds} seed(s); annotators {ANNOTATORS}")
     print("| order | budget | clips with consensus | majority acc | Dawid-Skene acc | bad annotator rank LOO / DS "
-          "(1 = found) | mean entropy of judged clips | held-out UA |")
-    print("|---|---|---|---|---|---|---|---|")
+          "(1 = found) | mean entropy of judged clips | held-out UA | parent-test UA drop |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for order in ("entropy", "random"):
         for budget in args.budgets:
             print(f"| {order} | {budget} | {mean(order, budget, 'clips'):.1f} | {mean(order, budget, 'majority_acc'):.3f}"
                   f" | {mean(order, budget, 'ds_acc'):.3f} | {mean(order, budget, 'bad_rank_loo'):.1f} / "
                   f"{mean(order, budget, 'bad_rank_ds'):.1f} | {mean(order, budget, 'mean_entropy'):.3f} | "
-                  f"{mean(order, budget, 'heldout_ua'):.3f} |")
+                  f"{mean(order, budget, 'heldout_ua'):.3f} | {mean(order, budget, 'parent_test_drop'):.3f} |")
     if args.skip_training:
         return
     for half, full in zip(args.budgets, args.budgets[1:]):
@@ -322,11 +332,9 @@ def main() -> None:
     parser.add_argument("--work", default="runs/bench_active", help="corpora, stores and rounds (kept: reruns reuse)")
     parser.add_argument("--pool", type=int, default=300)
     parser.add_argument("--heldout", type=int, default=200)
-    parser.add_argument("--replay", type=int, default=64, help="replay rows from the demo's corpus")
     parser.add_argument("--overlap", type=int, default=3)
     parser.add_argument("--budgets", type=int, nargs="+", default=[24, 48, 96])
     parser.add_argument("--seeds", type=int, default=1, help="annotator simulations (rounds per seed: 2 x budgets)")
-    parser.add_argument("--steps", type=int, default=0, help="max optimizer steps per round (0: the config's)")
     parser.add_argument("--skip-training", action="store_true", help="consensus and quality only")
     parser.add_argument("--clips", type=int, default=10_000)
     parser.add_argument("--annotators", type=int, default=20)

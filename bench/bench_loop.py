@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/bench_loop.py [--n 40] [--checkpoint assets/demo_checkpoint] [--keep DIR]
 
-1. builds its own scenario: espeak-ng voices and sentences the demo never saw, in a room (sox reverb), with
+1. builds its own scenario: espeak-ng voices (accented speakers) and sentences the demo never saw, in a room (sox reverb and a
+   conference device's automatic gain control), with
    corrections from only 3 of the 4 classes (no angry clip);
 2. saves the corrections through the app's HTTP API (``python app.py`` in a subprocess, gradio_client:
    /analyze, then /save_judgement with the true emotion and transcript, consent given);
@@ -26,12 +27,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]   # the package, and tests/helpers.py (AppProcess)
 
 GOAL_GAIN, GOAL_FORGETTING, GOAL_ROUND_S = 0.20, 0.02, 180.0
 CLASSES = ("neutral", "happy", "sad")          # people corrected no angry clip
-# voices: the demo's accents with espeak-ng voice variants it never used (it used m1-m7, f1-f5)
-LANGUAGES = ("en-us", "en-gb", "en-gb-scotland", "en-029", "en-gb-x-rp", "en-us-nyc")
+# voices the demo never heard: accented speakers (espeak-ng's German, French, ... voices reading English; the
+# demo had only English accents) with voice variants it never used (it used m1-m7 and f1-f5)
+LANGUAGES = ("de", "fr", "es", "it", "nl", "pl", "pt", "sv")
 VARIANTS = {"Andy": "male", "Annie": "female", "klatt": "male", "steph": "female", "linda": "female",
             "john": "male", "max": "male", "robert": "male", "Alicia": "female", "belinda": "female",
             "Denis": "male", "anika": "female"}
@@ -46,6 +48,11 @@ TAILS = ("during the festival", "beside the lake", "late in autumn", "under the 
          "before sunrise", "inside the barn", "around midnight", "across the valley", "after the concert")
 
 
+# the room: a meeting-room speakerphone: reverberation (reverberance and room scale drawn per clip) and the
+# automatic gain control of a conference device (sox compand: fast attack, strong upward compression)
+AGC = ("channels", 1, "compand", "0.02,0.20", "-60,-40,-30,-15,0,-6", "-3", "-90", "0.05")  # reverb is stereo
+
+
 def make_scenario(folder: Path, n: int, *, seed: int = 7, classes=CLASSES) -> list[dict]:
     """``n`` clips (classes balanced) as 16 kHz WAV + their truth: {"audio", "emotion", "transcript", "voice"}."""
     from train.data.synthetic import clip_params, synthesize
@@ -58,8 +65,7 @@ def make_scenario(folder: Path, n: int, *, seed: int = 7, classes=CLASSES) -> li
         emotion = classes[i % len(classes)]
         text = " ".join(rng.choice(part) for part in (SUBJECTS, VERBS, OBJECTS, TAILS))
         lang, variant = rng.choice(voices)
-        # a room: reverberance, HF damping and room scale drawn per clip
-        room = ("reverb", rng.randint(40, 80), 50, rng.randint(50, 100))
+        room = ("reverb", rng.randint(50, 80), 50, rng.randint(70, 100), *AGC)
         path = folder / f"shifted_{i:03d}_{emotion}.wav"
         synthesize(text, f"{lang}+{variant}", clip_params(emotion, rng), None, path, effects=room)
         clips.append({"audio": str(path), "emotion": emotion, "transcript": text, "voice": f"{lang}+{variant}"})
@@ -70,7 +76,7 @@ def save_through_app(clips: list[dict], data_dir: Path, *, annotator: str = "ben
     """Analyse every clip and save the people's correction through the running app; returns seconds."""
     from gradio_client import Client, handle_file
 
-    from emoexplain.ui_testing import AppProcess, checkpoint_env
+    from helpers import AppProcess, checkpoint_env
 
     t0 = time.perf_counter()
     with AppProcess(data_dir, env=checkpoint_env(data_dir / "tiny")) as app:
@@ -90,7 +96,7 @@ def reference_seconds(checkpoint: str, cache_dir: str) -> float:
     from train.rounds.scoring import predict_labels
 
     data = recipes.load(recipes.checkpoint_data(checkpoint).get("test"), cache_dir=cache_dir)
-    explainer = load_explainer(checkpoint, device="cpu")
+    explainer = load_explainer(checkpoint)
     t0 = time.perf_counter()
     predict_labels(explainer, data.rows)
     return time.perf_counter() - t0

@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python bench/bench_pitch.py [--quick] [--json out.json]
 
-1. Accuracy on speech-like signals with a known F0 (emoexplain.pitch.synthesize_voice): utterances of
+1. Accuracy on speech-like signals with a known F0 (tests/helpers.py synthesize_voice): utterances of
    syllables (voiced nuclei, unvoiced consonant gaps) with declination, pitch accents, a final rise or fall,
    1 % jitter and 4 % shimmer, in three registers (male ~105 Hz, female ~210 Hz, low/creaky ~75 Hz), clean
    and with white noise at 20, 10 and 5 dB SNR. Metrics over 10 ms frames:
@@ -33,11 +33,13 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]   # the package, and tests/helpers.py (synthesize_voice)
 
 from emoexplain.acoustics import analyze  # noqa: E402
 from emoexplain.audio import load_audio  # noqa: E402
-from emoexplain.pitch import PitchConfig, synthesize_voice, yin_track  # noqa: E402
+from emoexplain.pitch import PitchConfig, yin_track  # noqa: E402
+from helpers import synthesize_voice  # noqa: E402
 
 SR = 16000
 HOP = 160

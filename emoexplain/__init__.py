@@ -20,7 +20,7 @@ _EXPORTS = {
     "load_audio": "emoexplain.audio",
     "describe": "emoexplain.descriptors",
     "explain": "emoexplain.pipeline",
-    "Explanation": "emoexplain.pipeline",
+    "Explanation": "emoexplain.explanation",
     "probe": "emoexplain.probes",
     "ProbeReport": "emoexplain.probes",
     "load_explainer": "emoexplain.model",

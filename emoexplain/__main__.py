@@ -1,5 +1,9 @@
-"""Command line: ``python -m emoexplain analyze FILE... [--json] [--plot out.html|out.png] [--max-seconds S]``
-and ``python -m emoexplain explain FILE...`` (the model; emoexplain/cli_explain.py).
+"""Command line: ``emoexplain`` (installed by ``pip install .``) or ``python -m emoexplain``:
+
+    emoexplain analyze FILE... [--json] [--plot out.html|out.png] [--max-seconds S]   # measure, no model
+    emoexplain explain FILE... [--checkpoint DIR_OR_ID] [--json]                      # the model (cli_explain.py)
+    emoexplain store stats|agreement|export|backup|restore|delete-clip|delete-annotator DB ...
+    emoexplain app [--help]                                                           # the browser app (app.py)
 
 ``analyze`` measures each file (no model): a readable summary by default, ``--json`` prints
 ``AcousticProfile.to_dict()`` (one JSON object per line, one line per file). ``--plot`` writes the pitch/energy
@@ -105,16 +109,45 @@ def run_analyze(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m emoexplain",
+    parser = argparse.ArgumentParser(prog="emoexplain",
                                      description="Explainable speech emotion recognition with acoustic evidence.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{analyze,explain}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{analyze,explain,store,app}")
     add_analyze_parser(sub)
     from emoexplain import cli_explain
     cli_explain.add_parser(sub)
+    for name, about in _DELEGATED.items():   # listed here; their own parsers read the rest (see main)
+        sub.add_parser(name, help=about, add_help=False)
     return parser
 
 
+_DELEGATED = {"store": "the annotation store: stats, agreement, export, backup, restore, delete "
+                       "(emoexplain store --help)",
+              "app": "the browser app, as `python app.py` (emoexplain app --help)"}
+
+
+def run_app(argv) -> int:
+    """Serve app.py (the Space's entry point, at the top of a checkout or an editable install)."""
+    import runpy
+
+    from emoexplain.paths import ROOT
+    app_py = ROOT / "app.py"
+    if not app_py.is_file():
+        print("error: `emoexplain app` runs app.py, the Space's page, which lives in the repository: clone it and "
+              "`pip install -e .` there (the wheel carries the library, the command line and the data).",
+              file=sys.stderr)
+        return 2
+    sys.argv = [str(app_py), *argv]
+    runpy.run_path(str(app_py), run_name="__main__")
+    return 0
+
+
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "store":
+        from emoexplain.store.__main__ import main as store_main
+        return store_main(argv[1:])
+    if argv and argv[0] == "app":
+        return run_app(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -120,10 +120,15 @@ def _canonical_clip(decoded: _Decoded, label: str, *, max_seconds: float, min_se
     truncated = total > max_seconds
     if truncated:
         warnings.append(f"truncated to first {max_seconds:.1f} s of {total:.1f} s")
-    digest = hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
+    digest = samples_sha256(samples)
     return AudioClip(samples=samples, sample_rate=SAMPLE_RATE, duration_s=duration, original_duration_s=total,
                      original_sample_rate=int(decoded.rate), truncated=truncated, warnings=tuple(warnings),
                      sha256=digest)
+
+
+def samples_sha256(samples: np.ndarray) -> str:
+    """The audio hash of the contract: hex sha256 of the 16 kHz samples as float32 little-endian bytes."""
+    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
 
 
 def resample(samples: np.ndarray, rate: int, target: int = SAMPLE_RATE) -> np.ndarray:

@@ -32,16 +32,24 @@ class Evidence:
         return {"value": self.value, "unit": self.unit, "bin_low": self.bin_low, "bin_high": self.bin_high,
                 "start_s": self.start_s, "end_s": self.end_s, "detail": self.detail}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Evidence":
+        return cls(**d)
+
 
 @dataclass(frozen=True)
 class Descriptor:
     name: str                # one of ORDER
-    value: str               # a word of vocabulary()[name] (emphasis: the emphasised words or segments)
+    value: str               # a word of vocabulary()[name] (emphasis: the emphasised words, "" when unaligned)
     evidence: Evidence
     source: str = "measured"
 
     def to_dict(self) -> dict:
         return {"name": self.name, "value": self.value, "source": self.source, "evidence": self.evidence.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Descriptor":
+        return cls(name=d["name"], value=d["value"], evidence=Evidence.from_dict(d["evidence"]), source=d["source"])
 
 
 @lru_cache(maxsize=1)
@@ -64,30 +72,78 @@ def vocabulary() -> dict[str, tuple[str, ...]]:
     return {name: tuple(spec[name]["words"]) for name in ORDER}
 
 
+@dataclass(frozen=True)
+class Binned:
+    """A measured value read as a word: the word, the bin edges around the value, how the bins were chosen."""
+    word: str
+    bin_low: float | None
+    bin_high: float | None
+    how: str = ""            # pitch: which register's edges (given, or estimated from the value)
+
+
+def bin_value(name: str, value: float, *, gender: str | None = None, bins: dict | None = None) -> Binned:
+    """The one binning function, for the app (describe) and training (augmentation re-binning): the word of
+    descriptor ``name`` for ``value``, the measure named in the bins file (``measure(name)``, e.g. the median F0
+    for pitch). Pitch is binned within a register: ``gender`` ("male"/"female") when given, else the register
+    estimated from the value itself (below the threshold: male edges, else female)."""
+    bins = bins or load_bins()
+    spec = bins["descriptors"][name]
+    edges, how = spec["edges"], ""
+    if name == "pitch":
+        register, how = _register(value, gender, bins)
+        edges = edges[register]
+    word, low, high = word_for(value, edges, spec["words"])
+    return Binned(word, low, high, how)
+
+
+def measure(name: str, bins: dict | None = None) -> str:
+    """Which number descriptor ``name`` is read from, as ``section.key`` of an acoustic profile."""
+    return (bins or load_bins())["descriptors"][name]["measure"]
+
+
+def known_gender(value) -> str | None:
+    """``value`` when it names a register of the bins ("male"/"female"), else None (estimate it)."""
+    return value if value in load_bins()["descriptors"]["pitch"]["edges"] else None
+
+
+def _register(median_hz: float, gender: str | None, bins: dict) -> tuple[str, str]:
+    if gender is not None:
+        if gender not in bins["descriptors"]["pitch"]["edges"]:
+            raise ConfigError(f"gender must be one of {sorted(bins['descriptors']['pitch']['edges'])} or None, "
+                              f"not {gender!r}.")
+        return gender, f"{gender} register (given)"
+    threshold = bins["register"]["threshold_hz"]
+    register = "male" if median_hz < threshold else "female"
+    return register, (f"{register} register estimated from median F0 "
+                      f"{'<' if register == 'male' else '>='} {threshold:g} Hz")
+
+
 def describe(profile, bins: dict | None = None, *, gender: str | None = None) -> tuple[Descriptor, ...]:
     """Descriptors for an AcousticProfile (or its to_dict()); gender "male"/"female" overrides the estimate."""
     bins = bins or load_bins()
-    spec = bins["descriptors"]
     span = _speech_span(profile)
+
+    def binned(name: str, detail: str, where=span) -> Descriptor:
+        value = _measured(profile, measure(name, bins))
+        b = bin_value(name, value, gender=gender, bins=bins)
+        evidence = Evidence(value=round(float(value), 3), unit=bins["descriptors"][name]["unit"], bin_low=b.bin_low,
+                            bin_high=b.bin_high, start_s=float(where[0]), end_s=float(where[1]),
+                            detail="; ".join(x for x in (detail, b.how) if x))
+        return Descriptor(name=name, value=b.word, evidence=evidence)
+
     out = []
-    pitch = _section(profile, "pitch")
-    if pitch.get("median_hz") is not None:
-        out.append(_pitch(pitch["median_hz"], spec["pitch"], bins["register"], gender, span))
-        out.append(_binned("pitch_variation", pitch["variability_semitones"], spec["pitch_variation"], span,
-                           "standard deviation of voiced F0 in semitones around its median"))
-    energy = _section(profile, "energy")
-    out.append(_binned("volume", energy["mean_db"], spec["volume"], span,
-                       "mean RMS level of the speech frames, re digital full scale (depends on recording gain)"))
+    if _measured(profile, measure("pitch", bins)) is not None:
+        out.append(binned("pitch", "median F0 of voiced frames"))
+        out.append(binned("pitch_variation", "standard deviation of voiced F0 in semitones around its median"))
+    out.append(binned("volume", "mean RMS level of the speech frames, re digital full scale (depends on recording "
+                                "gain)"))
     rate = _section(profile, "rate")
-    out.append(_binned("speed", rate["syllables_per_s"], spec["speed"], span,
-                       f"{rate['n_syllables']} syllable nuclei in {rate['speech_s']:.2f} s of speech"))
+    out.append(binned("speed", f"{rate['n_syllables']} syllable nuclei in {rate['speech_s']:.2f} s of speech"))
     tone = _section(profile, "tone")
-    if tone.get("final_change_semitones") is not None:
-        out.append(_binned("tone", tone["final_change_semitones"], spec["tone"],
-                           (tone["final_start_s"], tone["final_end_s"]),
-                           f"pitch change over the last voiced stretch (overall slope "
-                           f"{tone['slope_st_per_s']:+.2f} st/s)"))
-    emphasis = _emphasis(_section(profile, "emphasis"), spec["emphasis"])
+    if _measured(profile, measure("tone", bins)) is not None:
+        out.append(binned("tone", f"pitch change over the last voiced stretch (overall slope "
+                                  f"{tone['slope_st_per_s']:+.2f} st/s)", (tone["final_start_s"], tone["final_end_s"])))
+    emphasis = _emphasis(_section(profile, "emphasis"), bins["descriptors"]["emphasis"])
     if emphasis:
         out.append(emphasis)
     return tuple(out)
@@ -95,6 +151,12 @@ def describe(profile, bins: dict | None = None, *, gender: str | None = None) ->
 
 def _section(profile, key):
     return profile[key] if isinstance(profile, dict) else getattr(profile, key)
+
+
+def _measured(profile, where: str):
+    """The number at ``section.key`` of a profile (or its to_dict())."""
+    section, key = where.split(".")
+    return _section(profile, section)[key]
 
 
 def _speech_span(profile) -> tuple[float, float]:
@@ -110,35 +172,15 @@ def word_for(value: float, edges, words) -> tuple[str, float | None, float | Non
     return words[i], low, high
 
 
-def _binned(name: str, value: float, spec: dict, span, detail: str, edges=None) -> Descriptor:
-    word, low, high = word_for(value, edges if edges is not None else spec["edges"], spec["words"])
-    evidence = Evidence(value=round(float(value), 3), unit=spec["unit"], bin_low=low, bin_high=high,
-                        start_s=float(span[0]), end_s=float(span[1]), detail=detail)
-    return Descriptor(name=name, value=word, evidence=evidence)
-
-
-def _pitch(median_hz: float, spec: dict, register: dict, gender: str | None, span) -> Descriptor:
-    """Pitch level within a register: the given gender, else one estimated from the median F0."""
-    threshold = register["threshold_hz"]
-    if gender is not None:
-        if gender not in spec["edges"]:
-            raise ConfigError(f"gender must be one of {sorted(spec['edges'])} or None, not {gender!r}.")
-        how = f"{gender} register (given)"
-    else:
-        gender = "male" if median_hz < threshold else "female"
-        how = (f"{gender} register estimated from median F0 "
-               f"{'<' if gender == 'male' else '>='} {threshold:g} Hz")
-    return _binned("pitch", median_hz, spec, span, f"median F0 of voiced frames; {how}",
-                   edges=spec["edges"][gender])
-
-
 def _emphasis(segments, spec: dict) -> Descriptor | None:
     strong = [s for s in segments if s["strength"] > spec.get("min_strength", 0.0)]
     if not strong:
         return None
-    names = [s.get("word") or f"{s['start_s']:.2f}-{s['end_s']:.2f} s" for s in strong]
+    spans = [(f"{s['word']} " if s.get("word") else "") + f"({s['start_s']:.2f}-{s['end_s']:.2f} s)" for s in strong]
     top = strong[0]
     evidence = Evidence(value=float(top["strength"]), unit=spec["unit"], bin_low=None, bin_high=None,
                         start_s=float(top["start_s"]), end_s=float(top["end_s"]),
-                        detail="joint pitch, energy and duration prominence; strongest first: " + ", ".join(names))
-    return Descriptor(name="emphasis", value=", ".join(names), evidence=evidence)
+                        detail="joint pitch, energy and duration prominence; strongest first: " + ", ".join(spans))
+    # the value holds words only: segments without an aligned word are in the evidence, not in the words
+    return Descriptor(name="emphasis", value=", ".join(s["word"] for s in strong if s.get("word")),
+                      evidence=evidence)

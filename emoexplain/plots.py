@@ -3,7 +3,7 @@
     fig = plots.figure(result)              # plotly Figure (the app's gr.Plot)
     plots.save(result, "out.png")           # matplotlib PNG for reports (or .html: standalone plotly page)
 
-``result`` is any of: the pipeline's result dict (``Explanation.to_dict()``, the app's result), an
+``result`` is any of: an ``Explanation`` (the pipeline's result), its ``to_dict()`` (the /analyze JSON), an
 ``AcousticProfile``, or ``AcousticProfile.to_dict()``. Only the 10 ms frame track, the emphasis segments,
 the syllable nuclei and (when present) the word timings are drawn, so a figure costs a few milliseconds.
 plotly and matplotlib are imported inside the functions (``import emoexplain.plots`` stays cheap).
@@ -12,18 +12,17 @@ plotly and matplotlib are imported inside the functions (``import emoexplain.plo
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from emoexplain.explanation import EmphasisSegment, Explanation, WordTiming
+
 PITCH_COLOR = "#1f77b4"
 ENERGY_COLOR = "#d62728"
 EMPHASIS_COLOR = "#ff9f1c"
 WORD_COLOR = "#555555"
-# without an aligner the pipeline names emphasis segments "1.20-1.55 s" in `words`: those are not words
-_SPAN = re.compile(r"^\d+(\.\d+)?-\d+(\.\d+)? s$")
 
 
 @dataclass(frozen=True)
@@ -32,24 +31,31 @@ class PlotData:
     time_s: np.ndarray
     f0_hz: np.ndarray
     energy_db: np.ndarray
-    emphasis: tuple      # ({start_s, end_s, strength, word?}, ...)
-    words: tuple         # ({word, start_s, end_s}, ...) with finite times
-    nuclei_s: tuple      # syllable nucleus times
+    emphasis: tuple[EmphasisSegment, ...]
+    words: tuple[WordTiming, ...]      # aligned words only (finite times)
+    nuclei_s: tuple                    # syllable nucleus times
     duration_s: float
     median_hz: float | None
 
 
 def plot_data(result) -> PlotData:
-    """Normalise a pipeline result dict, an AcousticProfile or its to_dict() into PlotData."""
+    """Normalise an Explanation, its to_dict(), an AcousticProfile or its to_dict() into PlotData."""
+    if isinstance(result, Explanation):
+        return _from_profile(result.acoustics.to_dict(), result.acoustics.emphasis, result.words)
     if hasattr(result, "to_dict") and hasattr(result, "frames"):          # AcousticProfile
-        profile = result.to_dict()
-        profile["nuclei_s"] = list(getattr(result, "nuclei_s", ()))
-        words = ()
-    elif isinstance(result, dict):
-        profile = result.get("acoustics") if isinstance(result.get("acoustics"), dict) else result
-        words = result.get("words") or ()
-    else:
-        raise TypeError(f"plots.figure needs a result dict or an AcousticProfile, not {type(result).__name__}")
+        return _from_profile(result.to_dict())
+    if not isinstance(result, dict):
+        raise TypeError(f"plots.figure needs an Explanation, a result dict or an AcousticProfile, not "
+                        f"{type(result).__name__}")
+    if isinstance(result.get("acoustics"), dict):                          # Explanation.to_dict()
+        words = tuple(WordTiming(str(w["word"]), float(w["start_s"]), float(w["end_s"]), float(w.get("score") or 0))
+                      for w in result.get("words") or () if _timed(w) and w.get("word"))
+        return _from_profile(result["acoustics"], words=words)
+    return _from_profile(result)
+
+
+def _from_profile(profile: dict, emphasis=None, words=()) -> PlotData:
+    """A profile dict (AcousticProfile.to_dict(), or one an API user sent: missing parts draw nothing)."""
     frames = profile.get("frames") or {}
     time_s = _floats(frames.get("time_s"))
     f0 = _floats(frames.get("f0_hz"))
@@ -62,11 +68,11 @@ def plot_data(result) -> PlotData:
     f0 = np.where(f0 > 0, f0, np.nan)
     duration = profile.get("duration_s")
     duration = float(duration) if duration is not None else (float(time_s[-1]) if n else 0.0)
-    pitch = profile.get("pitch") or {}
-    median = pitch.get("median_hz")
-    return PlotData(time_s=time_s, f0_hz=f0, energy_db=energy,
-                    emphasis=tuple(e for e in (profile.get("emphasis") or ()) if _timed(e)),
-                    words=tuple(w for w in words if _timed(w) and w.get("word") and not _SPAN.match(str(w["word"]))),
+    median = (profile.get("pitch") or {}).get("median_hz")
+    if emphasis is None:
+        emphasis = tuple(EmphasisSegment(float(e["start_s"]), float(e["end_s"]), float(e.get("strength") or 0.0),
+                                         e.get("word")) for e in profile.get("emphasis") or () if _timed(e))
+    return PlotData(time_s=time_s, f0_hz=f0, energy_db=energy, emphasis=tuple(emphasis), words=tuple(words),
                     nuclei_s=tuple(float(t) for t in (profile.get("nuclei_s") or ())),
                     duration_s=duration, median_hz=float(median) if median else None)
 
@@ -114,8 +120,9 @@ def _x_end(data: PlotData) -> float:
     return max(data.duration_s, float(data.time_s[-1]) if len(data.time_s) else 0.0)
 
 
-def _emphasis_label(segment: dict) -> str:
-    return segment.get("word") or f"{float(segment['start_s']):.2f}-{float(segment['end_s']):.2f} s"
+def _emphasis_label(segment: EmphasisSegment) -> str:
+    """The segment's word, else its time span (a label on the plot, never a word of the result)."""
+    return segment.word or f"{segment.start_s:.2f}-{segment.end_s:.2f} s"
 
 
 def figure(result, *, show_nuclei: bool = True, height: int = 420):
@@ -151,23 +158,23 @@ def figure(result, *, show_nuclei: bool = True, height: int = 420):
             hovertemplate="syllable nucleus %{x:.2f} s<extra></extra>"), row=2, col=1)
     if data.words:
         fig.add_trace(go.Scatter(
-            x=[round((float(w["start_s"]) + float(w["end_s"])) / 2, 3) for w in data.words],
-            y=[top_db + 4.0] * len(data.words), text=[str(w["word"]) for w in data.words],
-            customdata=[[float(w["start_s"]), float(w["end_s"])] for w in data.words], name="words",
+            x=[round((w.start_s + w.end_s) / 2, 3) for w in data.words],
+            y=[top_db + 4.0] * len(data.words), text=[w.word for w in data.words],
+            customdata=[[w.start_s, w.end_s] for w in data.words], name="words",
             mode="text", textfont={"size": 11, "color": WORD_COLOR}, showlegend=False,
             hovertemplate="%{text}: %{customdata[0]:.2f}-%{customdata[1]:.2f} s<extra></extra>"), row=2, col=1)
     shapes, annotations = [], []
     for segment in data.emphasis:
-        strength = float(segment.get("strength") or 0.0)
-        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": float(segment["start_s"]),
-                       "x1": float(segment["end_s"]), "y0": 0, "y1": 1, "fillcolor": EMPHASIS_COLOR,
+        strength = segment.strength
+        shapes.append({"type": "rect", "xref": "x", "yref": "paper", "x0": segment.start_s,
+                       "x1": segment.end_s, "y0": 0, "y1": 1, "fillcolor": EMPHASIS_COLOR,
                        "opacity": round(0.15 + 0.3 * min(max(strength, 0.0), 1.0), 3), "line": {"width": 0},
                        "layer": "below", "name": "emphasis"})
-        annotations.append({"x": (float(segment["start_s"]) + float(segment["end_s"])) / 2, "y": 1.0,
+        annotations.append({"x": (segment.start_s + segment.end_s) / 2, "y": 1.0,
                             "xref": "x", "yref": "paper", "yanchor": "bottom", "showarrow": False,
                             "text": f"{_emphasis_label(segment)} ({strength:.2f})",
                             "font": {"size": 10, "color": "#a35f00"}})
-    boundaries = sorted({round(float(w[key]), 3) for w in data.words for key in ("start_s", "end_s")})
+    boundaries = sorted({round(t, 3) for w in data.words for t in (w.start_s, w.end_s)})
     for x in boundaries:
         shapes.append({"type": "line", "xref": "x", "yref": "paper", "x0": x, "x1": x, "y0": 0, "y1": 1,
                        "line": {"color": "#bbbbbb", "width": 1, "dash": "dot"}, "layer": "below",
@@ -199,17 +206,17 @@ def save_png(result, path, *, dpi: int = 120, show_nuclei: bool = True, width_in
         ax_db.plot(data.nuclei_s, data.energy_db[idx], "o", mfc="none", color=ENERGY_COLOR, ms=4,
                    label="syllable nuclei")
     for segment in data.emphasis:
-        strength = min(max(float(segment.get("strength") or 0.0), 0.0), 1.0)
+        strength = min(max(segment.strength, 0.0), 1.0)
         for ax in (ax_f0, ax_db):
-            ax.axvspan(float(segment["start_s"]), float(segment["end_s"]), color=EMPHASIS_COLOR,
+            ax.axvspan(segment.start_s, segment.end_s, color=EMPHASIS_COLOR,
                        alpha=0.15 + 0.3 * strength, lw=0)
-        ax_f0.annotate(_emphasis_label(segment), ((float(segment["start_s"]) + float(segment["end_s"])) / 2, 1.0),
+        ax_f0.annotate(_emphasis_label(segment), ((segment.start_s + segment.end_s) / 2, 1.0),
                        xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=8, color="#a35f00")
     for w in data.words:
         for ax in (ax_f0, ax_db):
-            for key in ("start_s", "end_s"):
-                ax.axvline(float(w[key]), color="#bbbbbb", lw=0.8, ls=":")
-        ax_db.text((float(w["start_s"]) + float(w["end_s"])) / 2, top_db + 3, str(w["word"]), ha="center",
+            for t in (w.start_s, w.end_s):
+                ax.axvline(t, color="#bbbbbb", lw=0.8, ls=":")
+        ax_db.text((w.start_s + w.end_s) / 2, top_db + 3, w.word, ha="center",
                    va="bottom", fontsize=8, color=WORD_COLOR, clip_on=True)
     ax_db.set_xlim(0, _x_end(data) or 1.0)
     if floor_db is not None:

@@ -21,6 +21,7 @@ from pathlib import Path
 TARGET = {"pitch": "pitch", "pace": "speed", "level": "volume", "monotone": "pitch_variation",
           "emphasis": "emphasis"}
 MIN_DP = 0.01                    # a probability change smaller than this is "did not move"
+MIN_WORD_ROWS = 20               # a word seen on fewer corpus rows implies no direction (its lift is noise)
 ASSOCIATIONS_FILE = "descriptor_associations.json"   # beside a checkpoint's config.json
 EMPHASIS_WORDS = ("none", "emphasised")
 
@@ -30,7 +31,8 @@ def descriptor_associations(rows, labels, *, source: str = "") -> dict:
     """{labels: {label: {descriptor: {word: log-lift}}}} from labelled manifest rows (emotion + descriptors).
 
     log-lift = log(p(word | label) / p(word)), add-one smoothed over each descriptor's vocabulary; emphasis is
-    "emphasised" when the row lists emphasised words, else "none".
+    "emphasised" when the row lists emphasised words, else "none". ``counts`` keeps each word's row count:
+    a word the corpus (almost) never has implies nothing (MIN_WORD_ROWS).
     """
     from emoexplain.descriptors import vocabulary
 
@@ -46,7 +48,7 @@ def descriptor_associations(rows, labels, *, source: str = "") -> dict:
         for d, w in words.items():
             if d in vocab and w in counts[label][d]:
                 counts[label][d][w] += 1
-    table = {}
+    table, seen = {}, {d: {w: sum(counts[l][d][w] for l in labels) for w in words} for d, words in vocab.items()}
     for label in labels:
         table[label] = {}
         for d, words in vocab.items():
@@ -55,7 +57,8 @@ def descriptor_associations(rows, labels, *, source: str = "") -> dict:
             total = sum(overall.values())
             table[label][d] = {w: round(math.log(((counts[label][d][w] + 1) / (in_label + len(words)))
                                                  / ((overall[w] + 1) / (total + len(words)))), 4) for w in words}
-    return {"format": "emoexplain-descriptor-associations", "source": source, "n_rows": n, "labels": table}
+    return {"format": "emoexplain-descriptor-associations", "source": source, "n_rows": n, "labels": table,
+            "counts": seen}
 
 
 def load_associations(checkpoint=None) -> dict | None:
@@ -130,7 +133,9 @@ def _emphasis_moves(original: dict, p: dict) -> tuple[int, int, bool]:
 def _consistent(associations: dict, original: dict, p: dict, d: str, old, new) -> bool | None:
     label = original["label"]
     table = associations["labels"].get(label, {}).get(d, {})
-    if old not in table or new not in table or table[old] == table[new]:
+    seen = associations.get("counts", {}).get(d, {})
+    if old not in table or new not in table or table[old] == table[new] or \
+            min(seen.get(old, 0), seen.get(new, 0)) < MIN_WORD_ROWS:
         return None
     implied = 1 if table[new] > table[old] else -1
     dp = p["probabilities"][label] - original["probabilities"][label]
@@ -162,7 +167,7 @@ def corpus_faithfulness(reports: list[dict]) -> dict:
                                      for k in ("descriptor", "content")},
             "by_probe": {name: _scores(vs) for name, vs in sorted(by_probe.items())},
             "skipped": _count(s["name"] for r in reports for s in r["skipped"]),
-            "level_blind": _count(str(r["level"].get("blind")) for r in reports)}
+            "level_sensitivity": _count(str(r["level"].get("sensitivity")) for r in reports)}
 
 
 def _count(items) -> dict:
@@ -199,6 +204,7 @@ def summary_sentence(original: dict, probes: list[dict], faith: dict, level: dic
         return ("None of the probes moved a measured descriptor word across a bin edge on this clip, so the "
                 "model's words cannot be tested on it.")
     p, v = moved[0], verdicts[moved[0]["name"]]
+    what = _first_upper(PHRASES[p["name"]])
     d, noun = v["descriptor"], NOUNS[v["descriptor"]]
     sens = faith["descriptor_sensitivity"]
     tally = f" (its words followed {sens['hits']} of {sens['n']} measured changes)"
@@ -206,14 +212,14 @@ def summary_sentence(original: dict, probes: list[dict], faith: dict, level: dic
         said = ("the model dropped its emphasis too" if v["follows"] else
                 "the model still emphasised it" if v["cited"] else "the model had named no emphasis there")
         verdict = "follows" if v["follows"] else "does not follow"
-        return (f"{PHRASES[p['name']].capitalize()} took the emphasis off the stretch, and {said}: this "
+        return (f"{what} took the emphasis off the stretch, and {said}: this "
                 f"explanation {verdict} the emphasis{tally}.")
     before = original["measured_descriptors"].get(d)
     after = p["measured_descriptors"].get(d)
     model_before, model_after = original["descriptors"].get(d), p["descriptors"].get(d)
     change = f"moved the measured {noun} from '{before}' to '{after}'"
     if v["follows"]:
-        return (f"{PHRASES[p['name']].capitalize()} {change} and the model's {noun} word moved with it "
+        return (f"{what} {change} and the model's {noun} word moved with it "
                 f"('{model_before}' -> '{model_after}'): this explanation follows the {noun}{tally}.")
     if model_before is None:
         said = f"the model named no {noun}"
@@ -222,9 +228,13 @@ def summary_sentence(original: dict, probes: list[dict], faith: dict, level: dic
     else:
         said = f"the model's word went the other way ('{model_before}' -> '{model_after or 'none'}')"
     extra = " (the model is blind to level)" if d == "volume" and level.get("blind") else ""
-    return (f"{PHRASES[p['name']].capitalize()} {change} but {said}{extra}: this explanation does not follow the "
+    return (f"{what} {change} but {said}{extra}: this explanation does not follow the "
             f"{noun}{tally}.")
 
 
 def _phrase(d: str, word: str) -> str:
     return word if d == "pitch_variation" else f"{word} {NOUNS[d]}"
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]    # str.capitalize would also lower "dB"

@@ -8,7 +8,8 @@ import torch
 
 from emoexplain.model import ModelConfig, build_explainer
 from train.config import TrainConfig
-from train.data.manifest import read_manifest, sha256_of
+from emoexplain.audio import samples_sha256
+from train.data.manifest import read_manifest
 from train.loop import fit
 
 
@@ -23,7 +24,7 @@ def main(out: Path, manifest: str, max_steps: int):
     collate = explainer.collate
 
     def recording_collate(examples, *, stage):  # what this replica trains on (the replicas must differ)
-        seen.append(",".join(sha256_of(ex.samples)[:12] for ex in examples))
+        seen.append(",".join(samples_sha256(ex.samples)[:12] for ex in examples))
         return collate(examples, stage=stage)
 
     explainer.collate = recording_collate

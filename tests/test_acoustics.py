@@ -8,7 +8,7 @@ import pytest
 
 from emoexplain.acoustics import HOP_S, analyze, frame_track
 from emoexplain.audio import load_audio
-from emoexplain.pitch import synthesize_voice
+from helpers import synthesize_voice
 
 SR = 16000
 

@@ -52,7 +52,7 @@ def counts(app) -> dict:
 
 def test_analyse_then_save_lands_in_the_store(app, client, speech_wav):
     result = client.predict(handle_file(str(speech_wav)), api_name="/analyze")
-    assert result["analysis_id"] >= 1
+    assert result["analysis_id"] >= 1 and result["schema"] == 2   # the typed result's version
     probs = result["emotion"]["probabilities"]
     assert result["emotion"]["label"] in probs and sum(probs.values()) == pytest.approx(1.0, abs=1e-3)
     names = {d["name"] for d in result["descriptors"]["measured"]}
@@ -123,7 +123,7 @@ def test_uploads_over_the_size_limit_are_refused_and_add_no_rows(app, client, sp
         client.predict(handle_file(str(big)), api_name="/analyze")
     assert counts(app) == before
     result = client.predict(handle_file(str(speech_wav)), api_name="/analyze")  # the app still works
-    assert result["analysis_id"] >= 1
+    assert result["analysis_id"] >= 1 and result["schema"] == 2   # the typed result's version
 
 
 def test_bad_judgements_are_refused_and_add_no_rows(app, client, speech_wav):

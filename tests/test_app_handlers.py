@@ -48,7 +48,7 @@ def form(session, **changes):
 
 def test_analyze_records_the_result_and_returns_the_api_json(backend, analysis):
     result = analysis.result
-    assert result["analysis_id"] >= 1
+    assert result["analysis_id"] >= 1 and result["schema"] == 2
     [row] = backend.store.read("SELECT label, clip_sha256 FROM analyses WHERE id = ?", [result["analysis_id"]])
     assert row["label"] == result["emotion"]["label"]
     assert row["clip_sha256"] == result["acoustics"]["audio"]["sha256"]

@@ -7,13 +7,16 @@ from emoexplain.app.auth import is_admin
 from emoexplain.app.backend import Backend
 from emoexplain.app.config import AppConfig
 from emoexplain.errors import InvalidJudgement
+from emoexplain.explanation import Explanation
 
 RESULT = {
-    "emotion": {"label": "angry", "probabilities": {"neutral": 0.1, "happy": 0.1, "angry": 0.7, "sad": 0.1}},
+    "schema": 2,
+    "emotion": {"label": "angry", "probabilities": {"neutral": 0.1, "happy": 0.1, "angry": 0.7, "sad": 0.1},
+                "label_set": "iemocap4"},
     "transcript": "the way he talks about people",
     "caption": 'Emotion: angry. A man <script>alert(1)</script> says "[click](http://x)".',
     "descriptors": {
-        "model": {"pitch": "low", "volume": "high", "speed": "slow", "emphasis": "people"},
+        "model": {"pitch": "low", "volume": "high", "speed": "slow"},
         "measured": [
             {"name": "pitch", "value": "high", "source": "measured",
              "evidence": {"value": 231.4, "unit": "Hz", "bin_low": 180.0, "bin_high": None, "start_s": 0.0,
@@ -23,16 +26,18 @@ RESULT = {
                           "end_s": 2.0, "detail": ""}},
         ],
         "disagreements": [{"name": "pitch", "model": "low", "measured": "high"}],
+        "emphasis": [{"word": "people", "start_s": 1.5, "end_s": 1.75}],
     },
     "words": [{"word": w, "start_s": i * 0.3, "end_s": i * 0.3 + 0.25, "score": 1.0}
               for i, w in enumerate("the way he talks about people".split())],
-    "acoustics": {"duration_s": 2.0, "emphasis": [{"start_s": 0.62, "end_s": 0.8, "strength": 2.0}],
-                  "audio": {"truncated": False}},
+    "acoustics": {"duration_s": 2.0, "emphasis": [{"start_s": 0.62, "end_s": 0.8, "strength": 1.0}],
+                  "audio": {"sha256": "a" * 64, "sample_rate": 16000, "original_sample_rate": 22050,
+                            "original_duration_s": 2.0, "truncated": False}},
     "model": {"name": "emoexplain-tiny", "version": "0.1"},
     "warnings": ["clipping: 2.1% of samples at full scale"],
-    "latency_s": {"total": 0.4},
-    "analysis_id": 7,
+    "latency_s": {"acoustics": 0.1, "model": 0.25, "total": 0.4},
 }
+EXPLANATION = Explanation.from_dict(RESULT)
 
 
 def test_escape_md_neutralises_html_and_markdown():
@@ -51,35 +56,34 @@ def test_escape_md_keeps_plain_text_readable():
 
 
 def test_caption_is_escaped():
-    md = render.caption_markdown(RESULT)
+    md = render.caption_markdown(EXPLANATION)
     assert "<script>" not in md and "&lt;script&gt;" in md
     assert "\\[click\\]" in md
 
 
-def test_emotion_label_uses_probabilities_and_falls_back_to_label():
-    assert render.emotion_label(RESULT)["angry"] == pytest.approx(0.7)
-    assert render.emotion_label({"emotion": {"label": "sad"}}) == {"sad": 1.0}
+def test_emotion_label_is_the_probabilities():
+    assert render.emotion_label(EXPLANATION)["angry"] == pytest.approx(0.7)
 
 
 def test_transcript_highlights_tags_model_and_measured_emphasis():
-    tags = dict((w, t) for w, t in render.transcript_highlights(RESULT) if w.strip())
+    tags = dict((w, t) for w, t in render.transcript_highlights(EXPLANATION) if w.strip())
     assert tags["people"] == "emphasis (model)"
     assert tags["he"] == "emphasis (measured)"  # 0.60-0.85 s overlaps the measured segment 0.62-0.80 s
     assert tags["the"] is None and tags["about"] is None
 
 
 def test_descriptors_show_both_sides_with_evidence_where_they_disagree():
-    rows = {r["name"]: r for r in render.descriptor_rows(RESULT)}
+    rows = {r["name"]: r for r in render.descriptor_rows(EXPLANATION)}
     assert rows["pitch"]["agree"] is False and rows["volume"]["agree"] is True
     assert "231.4 Hz" in rows["pitch"]["evidence"] and "180.0" in rows["pitch"]["evidence"]
-    md = render.descriptor_markdown(RESULT)
+    md = render.descriptor_markdown(EXPLANATION)
     assert "disagree" in md and "| pitch | low | high |" in md
     assert list(rows)[:3] == ["pitch", "volume", "speed"]
 
 
 def test_summary_and_warnings():
-    assert "analysis #7" in render.summary_markdown(RESULT)
-    assert "clipping" in render.warnings_markdown(RESULT)
+    assert "analysis #7" in render.summary_markdown(EXPLANATION, analysis_id=7)
+    assert "clipping" in render.warnings_markdown(EXPLANATION)
 
 
 def test_value_markdown_renders_nested_stats_safely():

@@ -11,7 +11,7 @@ from emoexplain.acoustics import analyze
 from emoexplain.audio import SAMPLE_RATE, AudioClip, load_audio
 from emoexplain.errors import (AudioEmpty, AudioError, AudioInvalidSamples, AudioNotFound, AudioSilent,
                                AudioTooShort, AudioUnreadable)
-from emoexplain.pitch import synthesize_voice
+from helpers import synthesize_voice
 
 HAVE_FFMPEG = shutil.which("ffmpeg") is not None
 

@@ -141,13 +141,19 @@ def test_bad_input_gets_a_clear_message_and_nothing_is_imported(tmp_path, case, 
 def test_manifest_and_zip_sources_with_gold(tmp_path):
     names = _tones(tmp_path / "src", 3)
     manifest = tmp_path / "src" / "clips.jsonl"
-    manifest.write_text("\n".join(json.dumps({"audio": n, "gold": "Excited" if i == 0 else None})
+    manifest.write_text("\n".join(json.dumps({"audio": n, "gold": "Excited" if i == 0 else None,
+                                              "transcript": "the known words" if i == 1 else None})
                                   for i, n in enumerate(names)))
     store = open_store(tmp_path / "data" / "emoexplain.db")
     summary = C.create_campaign(store, "from-manifest", manifest, per_clip=1, label_set="iemocap4", owner="lab")
     assert (summary["clips"], summary["gold"], summary["gold_share"]) == (3, 1, 0.1)
     assert store.read("SELECT gold_emotion FROM campaign_items WHERE name = ?", [names[0]])[0]["gold_emotion"] \
         == "happy"  # the alias is resolved into the label set
+    C.analyse_campaign(store, "from-manifest", analyse=_model([SURE, TORN, HALF])).wait(30)
+    for who in ("ada", "ada", "ada"):
+        _judge(store, who, "sad", campaign="from-manifest")
+    transcripts = {r["audio_sha256"]: r["transcript"] for r in C.training_examples(store, "from-manifest")}
+    assert sorted(transcripts.values()) == ["clip 0", "clip 2", "the known words"]  # else the model's words
     archive = tmp_path / "clips.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         for n in names:

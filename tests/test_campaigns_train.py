@@ -38,10 +38,11 @@ def test_from_store_trains_on_a_campaigns_consensus(tmp_path, synth_speech, caps
 
     out = tmp_path / "round"
     assert main(["from-store", "--db", str(db), "--checkpoint", "assets/demo_checkpoint", "--campaign", "pilot",
-                 "--out", str(out), "--max_steps=2", "--batch_size=2", "--progress=false", "--tensorboard=false",
-                 "--max_eval_examples=1"]) == 0
-    run = json.loads((out / "checkpoint" / "training_run.json").read_text())
-    assert run["data_counts"]["corrections"] == 2 and run["data_counts"]["filters"]["rows"] == 2
+                 "--out", str(out), "--batch_size=2", "--progress=false", "--tensorboard=false",
+                 "--round.parent_test_max=4", "--round.bootstrap=100",
+                 f"--round.cache_dir={tmp_path / 'cache'}"]) == 0
+    report = json.loads((out / "checkpoint" / "round.json").read_text())
+    assert report["n_corrections"] == 2 and report["filters"]["rows"] == 2
     assert main(["from-store", "--db", str(db), "--checkpoint", "assets/demo_checkpoint", "--campaign", "nope",
                  "--out", str(tmp_path / "x")]) == 2
     assert "No campaign named 'nope'" in capsys.readouterr().err

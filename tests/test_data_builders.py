@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from train.data import folder, iemocap, manifest, meld, speechcraft
+from emoexplain.audio import samples_sha256
+from train.data import emosec, folder, iemocap, manifest, meld, speechcraft
 
 
 def _wav(path, seconds=1.0, f0=150.0):
@@ -107,6 +108,37 @@ def test_speechcraft_json_and_jsonl(tmp_path):
     assert rows[0]["transcript"] == "hi" and rows[0]["emotion"] == "sad"
 
 
+def test_emosec_reads_the_secap_release_layout(tmp_path, capsys):
+    # SECap's dataset/: Kaldi wav.scp + text.txt (space or tab after the id) + fid2captions.json, wav paths
+    # relative to the repository root
+    data = tmp_path / "SECap" / "dataset"
+    _wav(data / "wav" / "tx_emotion_00201000015.wav")
+    _wav(data / "wav" / "tx_emulate_00_060_0001_000030.wav")
+    (data / "wav.scp").write_text("tx_emotion_00201000015 dataset/wav/tx_emotion_00201000015.wav\n"
+                                  "tx_emulate_00_060_0001_000030 dataset/wav/tx_emulate_00_060_0001_000030.wav\n"
+                                  "tx_gone dataset/wav/tx_gone.wav\n")
+    (data / "text.txt").write_text("tx_emotion_00201000015 一年又一年,一日复一日。 \n"
+                                   "tx_emulate_00_060_0001_000030\t太正确了，训练有素。\n")
+    (data / "fid2captions.json").write_text(json.dumps({"tx_emotion_00201000015": "悲伤逆流成河",
+                                                        "tx_emulate_00_060_0001_000030": ["心情畅快", "语气坚定"],
+                                                        "tx_gone": "x"}, ensure_ascii=False))
+    rows, counts = emosec.build(data)
+    assert counts == {"no_audio": 1, "no_caption": 0} and len(rows) == 2
+    first, second = rows
+    assert first["caption"] == "悲伤逆流成河" and first["emotion"] is None and first["split"] == "test"
+    assert first["meta"]["transcript"] == "一年又一年,一日复一日。" and first["transcript"] is None
+    assert second["meta"]["captions"] == ["心情畅快", "语气坚定"] and second["meta"]["id"].startswith("tx_emulate")
+    english = tmp_path / "en.json"
+    english.write_text(json.dumps({"tx_emotion_00201000015": "Sorrow flows like a river."}))
+    rows, counts = emosec.build(data, captions=english)
+    assert [r["caption"] for r in rows] == ["Sorrow flows like a river."] and counts["no_caption"] == 2
+    with pytest.raises(manifest.ManifestError, match="dataset/"):
+        emosec.build(tmp_path)
+    from train.__main__ import main
+    assert main(["prepare", "emosec", "--root", str(data), "--out-dir", str(tmp_path / "m"), "--no-measure"]) == 0
+    assert len(manifest.read_manifest(tmp_path / "m" / "manifest.jsonl")) == 2
+
+
 def test_folder_layouts(tmp_path):
     _wav(tmp_path / "a" / "Excited" / "one.wav")
     (tmp_path / "a" / "Excited" / "one.txt").write_text("great news")
@@ -164,22 +196,21 @@ def test_synthetic_generator_splits_are_disjoint(tmp_path):
            for e in ("sad", "angry")}
     assert dur["sad"] > 1.2 * dur["angry"]
     samples, sr = sf.read(train[0]["audio"], dtype="float32")
-    assert sr == 16000 and manifest.sha256_of(samples) == train[0]["audio_sha256"]
+    assert sr == 16000 and samples_sha256(samples) == train[0]["audio_sha256"]
 
 
-def test_augment_speed_changes_duration_and_rebins_speed(monkeypatch):
+def test_augment_speed_changes_duration_and_rebins_speed():
     from train import augment as A
 
-    monkeypatch.setattr(A, "_bins", lambda name, gender: ([3.0, 5.0], ["slow", "normal", "fast"]))
     samples = np.random.default_rng(0).standard_normal(16000).astype(np.float32) * 0.1
     row = {"descriptors": {"speed": "normal", "pitch": "normal", "volume": "normal"},
            "descriptor_source": {"speed": "automatic", "pitch": "human"}, "gender": None,
-           "meta": {"measured": {"syllables_per_s": 4.8, "pitch_hz": 150.0, "energy_db": -20.0}}}
+           "meta": {"measured": {"rate.syllables_per_s": 4.8, "pitch.median_hz": 150.0, "energy.mean_db": -20.0}}}
     out, new_row = A.augment(samples, row, {"p_speed": 1.0, "speed_range": [1.1, 1.1]}, random.Random(0))
     factor = A.quantize_speed(1.1)                         # 16000 / 14500: the resampling rate is a multiple of 100 Hz
     assert factor == pytest.approx(16000 / 14500) and abs(factor - 1.1) < 0.004 * 1.1
     assert len(out) == pytest.approx(16000 / factor, abs=2)
-    assert new_row["descriptors"]["speed"] == "fast"       # 4.8 * 1.1 = 5.28 syllables/s
+    assert new_row["descriptors"]["speed"] == "fast"       # 4.8 * 1.1 = 5.28 syllables/s (bins: 3.2, 5.0)
     assert new_row["descriptors"]["pitch"] == "normal"     # a human word is never overwritten
     assert row["descriptors"]["speed"] == "normal"         # the input row is untouched
     noisy, same = A.augment(samples, row, {"p_noise": 1.0, "snr_db": [10.0, 10.0]}, random.Random(0))

@@ -138,10 +138,11 @@ def test_describe_accepts_a_profile_or_its_dict(speech_wav):
     assert from_profile == from_dict == profile.to_dict()["descriptors"]
 
 
-def test_emphasis_descriptor_lists_segments_or_words():
+def test_emphasis_descriptor_names_words_and_keeps_unaligned_segments_in_the_evidence():
     segments = [{"start_s": 1.2, "end_s": 1.55, "strength": 0.6}, {"start_s": 0.3, "end_s": 0.5, "strength": 0.4}]
     desc = {d.name: d for d in D.describe(_profile_dict(emphasis=segments))}["emphasis"]
-    assert desc.value == "1.20-1.55 s, 0.30-0.50 s"
+    assert desc.value == ""   # no aligned words: a time span is not a word
+    assert "(1.20-1.55 s), (0.30-0.50 s)" in desc.evidence.detail
     assert (desc.evidence.start_s, desc.evidence.end_s, desc.evidence.value) == (1.2, 1.55, 0.6)
     worded = [dict(segments[0], word="never")]
     assert {d.name: d.value for d in D.describe(_profile_dict(emphasis=worded))}["emphasis"] == "never"

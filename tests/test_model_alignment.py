@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from emoexplain.model.alignment import ctc_vocab, ctc_word_timings, segment_timings
+from emoexplain.model.alignment import ctc_vocab, ctc_word_timings
 
 torch.set_num_threads(1)
 
@@ -51,12 +51,6 @@ def test_random_ctc_head_gives_monotonic_timings_inside_the_clip(speech_wav):
     for a, b in zip(words, words[1:]):
         assert a.end_s <= b.start_s
     assert all(0 <= w.start_s <= w.end_s <= duration for w in words)
-
-
-def test_segments_fallback():
-    words = segment_timings([{"start_s": 1.2, "end_s": 1.55, "strength": 2.0},
-                             {"start_s": 2.0, "end_s": 2.3, "strength": 1.0, "word": "never"}])
-    assert [w.word for w in words] == ["1.20-1.55 s", "never"] and words[1].start_s == 2.0
 
 
 def test_prosody_features_follow_the_pitch(sine):

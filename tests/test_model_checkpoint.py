@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import helpers
 from emoexplain.errors import CheckpointError, CheckpointMismatch
 from emoexplain.model import DEFAULT_CHECKPOINT, ModelConfig, TrainExample, build_explainer, load_explainer, \
     save_checkpoint, tiny
@@ -20,7 +21,7 @@ def trained(tmp_path_factory):
     torch.manual_seed(1)
     explainer = build_explainer(ModelConfig.preset("tiny"))
     clip = 0.1 * np.random.default_rng(3).standard_normal(20000).astype(np.float32)
-    tiny.overfit(explainer, [TrainExample(clip, "Emotion: sad. A woman speaks at a slow pace.", "caption")], steps=3)
+    helpers.overfit(explainer, [TrainExample(clip, "Emotion: sad. A woman speaks at a slow pace.", "caption")], steps=3)
     folder = tmp_path_factory.mktemp("ckpt") / "run"
     save_checkpoint(explainer, folder, metrics={"ua": 0.25}, train_config={"steps": 3}, version="test-1")
     return explainer, folder, clip
@@ -129,3 +130,17 @@ def test_hub_push_and_load_share_the_local_code_path(trained, tmp_path, monkeypa
     monkeypatch.setattr(huggingface_hub, "snapshot_download", failing_download)
     with pytest.raises(CheckpointError, match="from the hub"):
         load_explainer("owner/other")
+
+
+def test_loading_prints_no_progress_bar_and_keeps_the_setting(capfd):
+    from transformers.utils import logging as hf_logging
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.enable_progress_bar()
+    try:
+        capfd.readouterr()
+        load_explainer("assets/demo_checkpoint")
+        assert "Loading weights" not in capfd.readouterr().err
+        assert hf_logging.is_progress_bar_enabled()  # the caller's setting is back
+    finally:
+        if not was:
+            hf_logging.disable_progress_bar()

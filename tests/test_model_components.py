@@ -106,14 +106,13 @@ def test_real_presets_load_through_from_pretrained_on_local_folders(preset, tmp_
         assert pred.words == ()   # no CTC head: no forced alignment (explain() falls back to acoustic segments)
 
 
-def test_without_ctc_head_explain_falls_back_to_acoustic_segments(tmp_path, speech_wav):
+def test_without_ctc_head_explain_aligns_no_words_and_keeps_the_emphasis_segments(tmp_path, speech_wav):
     pytest.importorskip("emoexplain.acoustics")
     from emoexplain.pipeline import explain
     config = ModelConfig.preset("tiny", encoder=_group_norm_hubert(tmp_path / "hubert"))
     d = explain(str(speech_wav), build_explainer(config)).to_dict()
-    segments = d["acoustics"]["emphasis"]
-    assert [(w["start_s"], w["end_s"]) for w in d["words"]] == [(s["start_s"], s["end_s"]) for s in segments]
-    assert all(w["score"] == 0.0 for w in d["words"])
+    assert d["words"] == []   # a time span is not a word (schema 2): the segments stay in the acoustics
+    assert all("word" not in s for s in d["acoustics"]["emphasis"])   # nothing aligned, nothing named
 
 
 def test_device_map_auto_loads_through_accelerate():

@@ -174,3 +174,27 @@ def test_presets_differ_only_in_config():
         ModelConfig.preset("huge")
     with pytest.raises(ConfigError):
         ModelConfig.from_dict({**tiny.to_dict(), "surprise": 1})
+
+
+def test_building_is_seeded_locally_and_leaves_the_process_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    a = build_explainer(ModelConfig.preset("tiny"))
+    assert torch.equal(torch.rand(3), expected)  # loading a model does not reseed the process
+    b = build_explainer(ModelConfig.preset("tiny"))
+    for (name, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        assert torch.equal(p, q), name  # deterministic per config.seed
+    c = build_explainer(ModelConfig.preset("tiny", seed=1))
+    lora_a = lambda e: next(p for n, p in e.llm.named_parameters() if "lora_A" in n)  # noqa: E731
+    assert not torch.equal(a.content_branch.mu.weight, c.content_branch.mu.weight)
+    assert not torch.equal(lora_a(a), lora_a(c)) and torch.equal(lora_a(a), lora_a(b))
+
+
+def test_loading_a_checkpoint_leaves_the_process_rng_alone():
+    from emoexplain.model import load_explainer
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    load_explainer("assets/demo_checkpoint")
+    assert torch.equal(torch.rand(3), expected)

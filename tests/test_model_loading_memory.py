@@ -48,6 +48,7 @@ def test_base_loads_in_bf16_within_one_copy_of_its_weights(base_backbones):
 
 def test_default_device_is_the_gpu_in_bf16_when_there_is_one(monkeypatch):
     from emoexplain.model.checkpoint import default_device_dtype
+    monkeypatch.delenv("EMOEXPLAIN_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert default_device_dtype() == ("cpu", torch.float32)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from emoexplain.captions import parse_caption
-from emoexplain.model import ModelConfig, TrainExample, build_explainer, tiny
+import helpers
+from emoexplain.model import ModelConfig, TrainExample, build_explainer
 
 torch.set_num_threads(1)
 CAPTIONS = {"angry": 'Emotion: angry. A man with high pitch and high volume speaks at a fast pace, saying "stop".',
@@ -26,7 +27,7 @@ def overfit():
     torch.manual_seed(0)
     explainer = build_explainer(ModelConfig.preset("tiny"))
     clips = two_clips()
-    tiny.overfit(explainer, [TrainExample(clips[k], CAPTIONS[k], "caption") for k in clips], steps=40)
+    helpers.overfit(explainer, [TrainExample(clips[k], CAPTIONS[k], "caption") for k in clips], steps=40)
     return explainer, clips
 
 

@@ -5,23 +5,23 @@ import math
 
 import pytest
 
+from emoexplain.explanation import SCHEMA, Explanation, StressedWord, WordTiming
 from emoexplain.pipeline import disagreements, timed_emphasis
 
-KEYS = {"emotion", "transcript", "caption", "descriptors", "words", "model", "acoustics", "warnings", "latency_s"}
+KEYS = {"schema", "emotion", "transcript", "caption", "descriptors", "words", "model", "acoustics", "warnings",
+        "latency_s"}
 
 
 def test_disagreements_keep_both_words():
-    measured = [{"name": "pitch", "value": "high"}, {"name": "speed", "value": "slow"},
-                {"name": "tone", "value": "rising"}]
-    got = disagreements({"pitch": "low", "speed": "slow", "volume": "high"}, measured)
-    assert got == [{"name": "pitch", "model": "low", "measured": "high"}]
+    got = disagreements({"pitch": "low", "speed": "slow", "volume": "high"},
+                        {"pitch": "high", "speed": "slow", "tone": "rising"})
+    assert [d.to_dict() for d in got] == [{"name": "pitch", "model": "low", "measured": "high"}]
 
 
 def test_emphasis_words_get_times_from_word_timings():
-    timings = [{"word": "The", "start_s": 0.1, "end_s": 0.2, "score": 1}, {"word": "people", "start_s": 1.0,
-                                                                           "end_s": 1.4, "score": 1}]
-    assert timed_emphasis(("People",), timings) == [{"word": "People", "start_s": 1.0, "end_s": 1.4}]
-    assert timed_emphasis(("never",), timings) == [{"word": "never", "start_s": None, "end_s": None}]
+    timings = (WordTiming("The", 0.1, 0.2, 1.0), WordTiming("people,", 1.0, 1.4, 1.0))
+    assert timed_emphasis(("People",), timings) == (StressedWord("People", 1.0, 1.4),)
+    assert timed_emphasis(("never",), timings) == (StressedWord("never", None, None),)
 
 
 @pytest.fixture(scope="module")
@@ -33,13 +33,15 @@ def explainer():
 
 def test_explain_returns_the_contract_keys(explainer, speech_wav):
     from emoexplain.pipeline import explain
-    d = explain(str(speech_wav), explainer).to_dict()
-    assert set(d) == KEYS
+    explanation = explain(str(speech_wav), explainer)
+    d = explanation.to_dict()
+    assert set(d) == KEYS and d["schema"] == SCHEMA == 2
+    assert Explanation.from_dict(json.loads(json.dumps(d))) == explanation   # the typed result round-trips
     probs = d["emotion"]["probabilities"]
     assert set(probs) == set(explainer.labels) and math.isclose(sum(probs.values()), 1, abs_tol=1e-6)
     assert d["emotion"]["label"] == max(probs, key=probs.get)
     assert d["caption"].startswith(f"Emotion: {d['emotion']['label']}.")
-    assert {"model", "measured", "disagreements"} <= set(d["descriptors"])
+    assert set(d["descriptors"]) == {"model", "measured", "disagreements", "emphasis"}
     assert d["model"] == {"name": explainer.name, "version": explainer.version}
     assert d["acoustics"]["duration_s"] > 3 and set(d["latency_s"]) == {"acoustics", "model", "total"}
     for w in d["words"]:

@@ -8,7 +8,7 @@ import pytest
 from emoexplain import plots
 from emoexplain.acoustics import analyze
 from emoexplain.errors import ConfigError
-from emoexplain.pitch import synthesize_voice
+from helpers import synthesize_voice
 
 SR = 16000
 
@@ -58,8 +58,7 @@ def test_figure_from_a_profile(profile):
 def test_figure_from_a_pipeline_result_with_words(profile):
     words = [{"word": "hello", "start_s": 0.0, "end_s": 0.5, "score": 0.9},
              {"word": "there", "start_s": 0.6, "end_s": 1.1, "score": 0.8},
-             {"word": "unaligned", "start_s": None, "end_s": None, "score": 0.0},
-             {"word": "1.50-1.70 s", "start_s": 1.5, "end_s": 1.7, "score": 0.0}]    # a segment, not a word
+             {"word": "unaligned", "start_s": None, "end_s": None, "score": 0.0}]
     result = {"emotion": {"label": "neutral", "probabilities": {"neutral": 1.0}}, "transcript": "hello there",
               "acoustics": profile.to_dict(), "words": words, "warnings": []}
     fig = plots.figure(result)
@@ -69,6 +68,13 @@ def test_figure_from_a_pipeline_result_with_words(profile):
     boundaries = sorted(s.x0 for s in fig.layout.shapes if s.name == "word boundary")
     assert boundaries == [0.0, 0.5, 0.6, 1.1]
     assert len(_emphasis_shapes(fig)) == len(profile.emphasis)
+    # the typed result draws the same words and the same emphasis
+    from emoexplain.explanation import Acoustics, DescriptorReport, Emotion, Explanation, ModelRef, WordTiming
+    typed = plots.figure(Explanation(
+        emotion=Emotion("neutral", {"neutral": 1.0}, "iemocap4"), transcript="hello there", caption=None,
+        descriptors=DescriptorReport({}, (), ()), model=ModelRef("tiny", "r1"),
+        words=tuple(WordTiming.from_dict(w) for w in words[:2]), acoustics=Acoustics.from_dict(profile.to_dict())))
+    assert list(_by_name(typed)["words"].text) == ["hello", "there"] and len(_emphasis_shapes(typed)) == len(profile.emphasis)
     # the same picture from the profile dict alone (no words)
     from_dict = plots.figure(profile.to_dict())
     assert "words" not in _by_name(from_dict)

@@ -1,4 +1,4 @@
-"""Counterfactual probes with the demo checkpoint (emoexplain/probe.py): rows, skips, batching, ablation, CLI."""
+"""Counterfactual probes with the demo checkpoint (emoexplain/probes.py): rows, skips, batching, ablation, CLI."""
 
 import json
 import math
@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from emoexplain.pitch import synthesize_voice
+from helpers import synthesize_voice
 
 KINDS = {"pitch+4st": "pitch", "pitch-4st": "pitch", "pitch+2st": "pitch", "pitch-2st": "pitch",
          "monotone": "monotone", "pace0.8x": "pace", "pace1.25x": "pace", "level-10dB": "level",
@@ -29,7 +29,7 @@ def speech(synth_speech):
 
 @pytest.fixture(scope="module")
 def report(explainer, speech):
-    from emoexplain.probe import probe
+    from emoexplain.probes import probe
     return probe(speech, explainer)
 
 
@@ -103,7 +103,7 @@ def test_batched_probes_equal_one_clip_at_a_time(explainer, report):
 
 
 def test_unvoiced_clip_skips_the_pitch_probes_and_runs_the_rest(explainer):
-    from emoexplain.probe import probe
+    from emoexplain.probes import probe
     rng = np.random.default_rng(0)
     t = np.arange(int(1.5 * 16000)) / 16000
     whisper = (0.1 * rng.standard_normal(len(t)) * (np.sin(2 * np.pi * 3 * t) > 0)).astype(np.float32)
@@ -115,7 +115,7 @@ def test_unvoiced_clip_skips_the_pitch_probes_and_runs_the_rest(explainer):
 
 
 def test_short_clip_skips_the_pace_probe_that_would_be_too_short(explainer):
-    from emoexplain.probe import probe
+    from emoexplain.probes import probe
     f0 = np.full(56, 150.0)
     r = probe(synthesize_voice(f0).astype(np.float32), explainer)
     reasons = {s["name"]: s["reason"] for s in r.skipped}
@@ -135,12 +135,44 @@ class LabelOnly:
 
 
 def test_model_without_descriptor_branch_skips_the_ablation_only(explainer, speech):
-    from emoexplain.probe import probe
+    from emoexplain.probes import probe
     r = probe(speech, LabelOnly(explainer))
     assert "no descriptor branch" in r.ablation["skipped"]
     assert len(r.probes) >= 9 and all(p.descriptors == {} for p in r.probes)
     assert r.probe("pitch+4st").measured == pytest.approx(4.0, abs=0.3)
     assert "only its label can be tested" in r.summary
+
+
+def test_clip_at_the_length_limit_is_probed_whole(explainer):
+    """Cut at max_seconds, the slowed probe is longer than the limit: it is measured and scored whole."""
+    from emoexplain.probes import probe
+    r = probe(_accented_voice(), LabelOnly(explainer), max_seconds=2.5)
+    slow = r.probe("pace0.8x")
+    assert len(slow.samples) == pytest.approx(2.5 / 0.8 * 16000, abs=2)
+    assert slow.measured == pytest.approx(0.8, rel=0.05)
+    assert any("pace0.8x: the clip was cut at" in w for w in r.warnings)
+
+
+def _accented_voice() -> np.ndarray:
+    """Ten syllables with one planted accent (1.5-1.7 s: +4 st, +6 dB): the clip's one emphasised stretch."""
+    t = np.arange(300) / 100
+    f0 = 130 * 2 ** (-1.0 * t / 12)
+    f0[(t % 0.3) > 0.2] = np.nan
+    f0[(t >= 1.5) & (t < 1.7)] *= 2 ** (4 / 12)
+    x = synthesize_voice(f0, jitter=0.005, shimmer=0.02, seed=2)
+    x[int(1.5 * 16000):int(1.7 * 16000)] *= 2.0
+    return x.astype(np.float32)
+
+
+def test_de_emphasis_flattens_the_planted_accent(explainer):
+    from emoexplain.probes import probe
+    r = probe(_accented_voice(), LabelOnly(explainer))
+    p = r.probe("de-emphasis")
+    start, end = p.side_effects["span_s"]
+    assert start < 1.6 < end                                  # the planted accent is the stretch
+    assert p.side_effects["before_z"] > 1.5
+    assert p.measured < 1.0 and p.measured == pytest.approx(p.requested, abs=0.5)
+    assert "emphasis" not in p.measured_descriptors          # the engine no longer finds an emphasis
 
 
 def test_cli_explain_probe_json(speech_wav, capsys):

@@ -24,7 +24,7 @@ PROBES = [
     _probe("level+6dB", "level", {"pitch": "low", "speed": "slow"}, {"volume": "high"}, 0.8),
     _probe("pitch+2st", "pitch", {"pitch": "low", "speed": "slow"}, {"pitch": "normal"}, 0.8),
 ]
-ASSOC = {"source": "planted", "labels": {"sad": {"pitch": {"low": 1.0, "normal": 0.0, "high": -1.0},
+ASSOC = {"source": "planted", "counts": {"pitch": {"low": 50, "normal": 50, "high": 50}, "speed": {"slow": 50, "normal": 50, "fast": 50}}, "labels": {"sad": {"pitch": {"low": 1.0, "normal": 0.0, "high": -1.0},
                                                  "speed": {"slow": 1.0, "normal": 0.0, "fast": -1.0}}}}
 ABLATION = {"descriptor_share": 0.25}
 
@@ -71,10 +71,10 @@ def test_summary_sentence_names_the_failure():
 
 def test_corpus_scores_pool_the_clips():
     one = {"faithfulness": clip_faithfulness(ORIGINAL, PROBES, ABLATION, ASSOC), "skipped": [],
-           "ablation": {"label_flips": {"descriptor": False, "content": True}}, "level": {"blind": False}}
+           "ablation": {"label_flips": {"descriptor": False, "content": True}}, "level": {"sensitivity": "nearly blind"}}
     two = {"faithfulness": clip_faithfulness(ORIGINAL, PROBES[:1], {"descriptor_share": 0.75}, ASSOC),
            "skipped": [{"name": "de-emphasis"}], "ablation": {"label_flips": {"descriptor": True, "content": True}},
-           "level": {"blind": False}}
+           "level": {"sensitivity": "nearly blind"}}
     c = corpus_faithfulness([one, two])
     assert c["descriptor_sensitivity"] == {"score": 0.25, "n": 4, "hits": 1}
     assert c["ablation_share"] == {"mean": 0.5, "n": 2}
@@ -93,3 +93,9 @@ def test_associations_follow_the_corpus_counts():
     assert happy["pitch"]["high"] > 0 > happy["pitch"]["low"]
     assert happy["emphasis"]["emphasised"] > 0 > sad["emphasis"]["emphasised"]
     assert a["n_rows"] == 26
+
+
+def test_a_word_the_corpus_never_has_implies_no_direction():
+    rare = {**ASSOC, "counts": {"pitch": {"low": 50, "normal": 50, "high": 3}, "speed": ASSOC["counts"]["speed"]}}
+    v = {x["name"]: x for x in clip_faithfulness(ORIGINAL, PROBES, ABLATION, rare)["probes"]}
+    assert v["pitch+4st"]["consistent"] is None and v["pace1.25x"]["consistent"] is False

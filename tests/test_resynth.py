@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from emoexplain.acoustics import energy_track, frame_track
-from emoexplain.pitch import synthesize_voice
-from emoexplain.probe import _frame_shift_st, tempo_ratio
+from helpers import synthesize_voice
+from emoexplain.probes import _frame_shift_st, tempo_ratio
 from emoexplain.resynth import pitch_marks, psola
 
 SR = 16000

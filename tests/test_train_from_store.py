@@ -1,6 +1,8 @@
-"""from-store: a store filled through the store API -> a further training round -> a recorded run."""
+"""from-store on a checkpoint made by ``python -m train fit``: its manifest is the replay pool and its test split
+the forgetting set; when that manifest is gone the round says so loudly and cannot promote."""
 
 import json
+import shutil
 
 import pytest
 
@@ -28,55 +30,77 @@ def corpus(tmp_path_factory):
                     measure=False, workers=1, progress=False)
 
 
-def test_from_store_trains_and_records_the_run(tmp_path, corpus):
+@pytest.fixture(scope="module")
+def parent(tmp_path_factory, corpus):
     import torch
 
-    from emoexplain.model import load_explainer
-    from emoexplain.store import open_store, record_analysis, record_judgement
     from train.__main__ import main
-    from train.data.manifest import read_manifest
 
     torch.set_num_threads(1)
-    # parent checkpoint: the debug config trained on the synthetic corpus (its manifest is the replay pool)
+    out = tmp_path_factory.mktemp("parent")
     assert main(["fit", "--config", "train/configs/debug_cpu.json", f"--train_manifest={corpus}",
-                 f"--out_dir={tmp_path}/{{name}}"]) == 0
-    parent = tmp_path / "debug_cpu" / "checkpoint"
-    # the store: three clips judged with consent (audio kept), one without consent (no audio: not trainable)
+                 f"--out_dir={out}/{{name}}"]) == 0
+    return out / "debug_cpu" / "checkpoint"
+
+
+def _store(tmp_path, corpus):
+    from emoexplain.store import open_store, record_analysis, record_judgement
+    from train.data.manifest import read_manifest
+
     db = tmp_path / "app" / "emoexplain.db"
     store = open_store(db)
     rows = read_manifest(corpus, split="train")
-    for i, row in enumerate(rows[:4]):
+    for i, row in enumerate(rows[:4]):  # three with consent (audio kept), one without (not trainable)
         aid = record_analysis(store, _explanation("neutral"), audio_sha256=row["audio_sha256"],
                               duration_s=row["duration_s"], sample_rate=16000, source="upload")
         record_judgement(store, aid, annotator="ada", emotion="sad", consent=i < 3,
                          audio_path=row["audio"] if i < 3 else None)
     store.close()
-
-    out = tmp_path / "round1"
-    assert main(["from-store", "--db", str(db), "--checkpoint", str(parent), "--out", str(out),
-                 "--max_steps=3", "--batch_size=2", "--progress=false", "--tensorboard=false",
-                 "--max_eval_examples=2"]) == 0
-    ckpt = out / "checkpoint"
-    info = json.loads((ckpt / "config.json").read_text())
-    assert "+store." in info["version"]
-    run = json.loads((ckpt / "training_run.json").read_text())
-    assert run["data_counts"]["corrections"] == 3 and run["data_counts"]["replay"] == 3
-    assert run["parent"] == str(parent)
-    store = open_store(db)
-    [rec] = store.read("SELECT * FROM training_runs")
-    store.close()
-    assert rec["base_checkpoint"] == str(parent) and rec["checkpoint"] == str(ckpt)
-    assert rec["n_examples"] == 6
-    assert 0.0 <= json.loads(rec["metrics"])["ua"] <= 1.0
-    assert json.loads(rec["extra"])["data_counts"]["filters"]["rows"] == 3
-    load_explainer(str(ckpt), device="cpu")  # the new checkpoint loads
+    return db
 
 
-def test_from_store_with_no_corrections_says_what_to_do(tmp_path, corpus, capsys):
+ARGS = ["--epochs_per_stage=1", "--batch_size=2", "--progress=false", "--tensorboard=false"]
+
+
+def test_a_round_from_a_corpus_checkpoint_replays_its_manifest_and_tests_on_its_split(tmp_path, corpus, parent):
+    from emoexplain.model import load_explainer
     from emoexplain.store import open_store
     from train.__main__ import main
 
-    db = tmp_path / "empty.db"
-    open_store(db).close()
-    code = main(["from-store", "--db", str(db), "--checkpoint", "assets/demo_checkpoint", "--out", str(tmp_path / "x")])
-    assert code == 2 and "no usable corrections" in capsys.readouterr().err
+    db = _store(tmp_path, corpus)
+    out = tmp_path / "round1"
+    assert main(["from-store", "--db", str(db), "--checkpoint", str(parent), "--out", str(out), *ARGS]) == 0
+    ckpt = out / "checkpoint"
+    report = json.loads((ckpt / "round.json").read_text())
+    assert report["n_corrections"] == 3 and report["n_replay"] == 3 and report["filters"]["rows"] == 3
+    assert report["parent_test"]["measured"] and report["parent_test"]["n"] == 4  # the manifest's test split
+    assert str(corpus) in report["replay_source"] and report["parent"]["checkpoint"] == str(parent)
+    assert "+store." in json.loads((ckpt / "config.json").read_text())["version"]
+    store = open_store(db)
+    [rec] = store.read("SELECT * FROM training_runs")
+    store.close()
+    assert rec["base_checkpoint"] == str(parent) and rec["checkpoint"] == str(ckpt) and rec["n_examples"] == 6
+    assert json.loads(rec["metrics"])["status"] == report["status"]
+    load_explainer(str(ckpt), device="cpu")  # the new checkpoint loads
+
+
+def test_without_the_parents_data_forgetting_is_unmeasured_and_the_round_cannot_promote(tmp_path, corpus, parent,
+                                                                                        capsys):
+    from train.__main__ import main
+
+    moved = tmp_path / "parent"
+    shutil.copytree(parent, moved)
+    info = json.loads((moved / "config.json").read_text())
+    info["train_config"]["train_manifest"] = str(tmp_path / "gone" / "manifest.jsonl")  # a fresh clone lacks it
+    (moved / "config.json").write_text(json.dumps(info))
+    db = _store(tmp_path, corpus)
+    out = tmp_path / "round"
+    assert main(["from-store", "--db", str(db), "--checkpoint", str(moved), "--out", str(out), *ARGS,
+                 "--round.min_eval=1", "--round.min_gain=0"]) == 0
+    err = capsys.readouterr().err
+    assert "FORGETTING WILL NOT BE MEASURED" in err and "NO REPLAY" in err
+    report = json.loads((out / "checkpoint" / "round.json").read_text())
+    assert report["status"] == "rejected" and report["n_replay"] == 0
+    assert report["parent_test"]["measured"] is False and report["parent_test"]["after"] is None
+    assert any("forgetting unmeasured" in r for r in report["reasons"])
+    assert len(report["warnings"]) == 2

@@ -131,25 +131,30 @@ def test_cli_eval_writes_report_and_compare_tests_two_systems(tmp_path, corpus, 
                  f"--out_dir={tmp_path}/{{name}}", "--eval_split=test"]) == 0
     ckpt = tmp_path / "debug_cpu" / "checkpoint"
     capsys.readouterr()
-    assert main(["eval", "--checkpoint", str(ckpt), "--manifest", str(corpus), "--generate", "2",
+    assert main(["eval", "--checkpoint", str(ckpt), "--manifest", str(corpus), "--limit", "3",
                  "--out", str(tmp_path / "eval")]) == 0
     report = (tmp_path / "eval" / "report.md").read_text()
     metrics = json.loads((tmp_path / "eval" / "metrics.json").read_text())
-    assert metrics["n"] == 4 and metrics["n_generated"] == 2 and "wer" in metrics
+    # the whole split unless --limit: here the first 3 of the 4 test rows, and the report says so
+    assert (metrics["n"], metrics["n_rows"], metrics["limit"], metrics["n_generated"]) == (3, 4, 3, 3)
+    assert "wer" in metrics and "cider" in metrics and "the first 3 of 4 rows (--limit 3)" in report
     assert "Confusion matrix" in report and (tmp_path / "eval" / "confusion.json").is_file()
     confusion = json.loads((tmp_path / "eval" / "confusion.json").read_text())
-    assert sum(map(sum, confusion["matrix"])) == 4
+    assert sum(map(sum, confusion["matrix"])) == 3
     preds = json.loads((tmp_path / "eval" / "predictions.json").read_text())["predictions"]
-    assert len(preds) == 4 and {"reference", "predicted"} <= set(preds[0])
-    # system B: every prediction right; system A (the model) is right on some -> McNemar counts A-wrong/B-right
-    oracle = {"predictions": [{**p, "predicted": p["reference"]} for p in preds]}
+    assert len(preds) == 3 and {"id", "reference", "predicted", "caption"} <= set(preds[0])
+    # system A: every prediction right (listed in reverse: pairing is by clip id); B: the model
+    oracle = {"predictions": [{**p, "predicted": p["reference"]} for p in reversed(preds)]}
     (tmp_path / "oracle.json").write_text(json.dumps(oracle))
     capsys.readouterr()
     assert main(["compare", str(tmp_path / "oracle.json"), str(tmp_path / "eval" / "predictions.json")]) == 0
     out = json.loads(capsys.readouterr().out)
     wrong = sum(p["reference"] != p["predicted"] for p in preds)
-    assert out["mcnemar"]["b"] == wrong and out["mcnemar"]["c"] == 0
-    assert out["paired_t_test"]["mean_diff"] == pytest.approx(wrong / 4)
+    assert out["mcnemar_wa"]["b"] == wrong and out["mcnemar_wa"]["c"] == 0
+    assert out["t_test_wa"]["mean_diff"] == pytest.approx(wrong / 3) and out["ua_a"] == 1.0
+    (tmp_path / "fewer.json").write_text(json.dumps({"predictions": preds[:2]}))
+    assert main(["compare", str(tmp_path / "oracle.json"), str(tmp_path / "fewer.json")]) == 2
+    assert "same clips" in capsys.readouterr().err
 
 
 def test_synthetic_manifest_paths_are_relative_to_its_folder(corpus, tmp_path):

@@ -1,4 +1,5 @@
-"""Command line: ``python -m train {fit,eval,from-store,demo,prepare,compare,folds} ...`` (docs/training.md).
+"""Command line: ``python -m train {fit,eval,from-store,demo,prepare,compare,folds,check-configs} ...``
+(docs/training.md, docs/reproduce.md).
 
 Only this edge catches EmoExplainError and turns it into a one-line message and exit code 2.
 """
@@ -23,16 +24,16 @@ def cmd_fit(args, overrides) -> int:
 
 
 def cmd_eval(args, overrides) -> int:
-    from emoexplain.model import load_explainer
     from train.data.manifest import read_manifest
     from train.evaluate.report import write_report
     from train.evaluate.runner import evaluate_explainer
 
-    explainer = load_explainer(args.checkpoint)  # the GPU in bfloat16 when there is one
+    explainer = _load_model(args.checkpoint)
     rows = read_manifest(args.manifest, split=args.split)
-    if args.limit:
-        rows = rows[: args.limit]
-    metrics = evaluate_explainer(explainer, rows, generate_max=args.generate, keep_predictions=True)
+    if args.probe:
+        return _eval_probes(explainer, rows[: args.limit] if args.limit else rows, args)
+    metrics = evaluate_explainer(explainer, rows, limit=args.limit or None, generate_max=args.generate or None,
+                                 keep_predictions=True)
     out = Path(args.out or Path(args.checkpoint) / "eval")
     path = write_report(metrics, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]")
     print(f"report: {path}")
@@ -40,12 +41,36 @@ def cmd_eval(args, overrides) -> int:
     return 0
 
 
+def _load_model(checkpoint: str):
+    from train import systems
+
+    return systems.load(checkpoint)
+
+
+def _eval_probes(explainer, rows, args) -> int:
+    """``eval --probe``: counterfactual probes and faithfulness over the manifest (train/evaluate/probes.py)."""
+    from train.evaluate.probes import evaluate_probes, resolve_associations, write_probe_report
+
+    table, source = resolve_associations(explainer, args.checkpoint, args.associations)
+    result = evaluate_probes(explainer, rows[: args.probe_clips], associations=table)
+    out = Path(args.out or Path(args.checkpoint) / "eval")
+    path = write_probe_report(result, out, title=f"{explainer.name} on {Path(args.manifest).name} [{args.split}]",
+                              source=source)
+    print(f"report: {path}")
+    print(json.dumps({k: v for k, v in result["corpus"].items() if k != "by_probe"}, indent=2))
+    return 0
+
+
 def cmd_from_store(args, overrides) -> int:
     from train.from_store import from_store
 
+    progress = None
+    if args.status_file:
+        from train.rounds.jobs import status_writer
+        progress = status_writer(args.status_file)
     result = from_store(args.db, args.checkpoint, replay_manifest=args.replay, parent_test=args.parent_test,
                         config_path=args.config, overrides=overrides, out_dir=args.out,
-                        campaign=args.campaign)
+                        campaign=args.campaign, progress=progress)
     report = result["round"]
     print(json.dumps({"status": report["status"], "reasons": report["reasons"], "checkpoint": result["checkpoint"],
                       "store_run_id": result["run_id"], "steps": {k: report["steps"][k] for k in ("asr", "ser_sed_asr")},
@@ -77,6 +102,9 @@ def cmd_prepare(args, overrides) -> int:
     elif args.corpus == "speechcraft":
         from train.data.speechcraft import build
         rows, counts = build(args.root, args.audio_dir)
+    elif args.corpus == "emosec":
+        from train.data.emosec import build
+        rows, counts = build(args.root, captions=args.captions)
     elif args.corpus == "folder":
         from train.data.folder import build
         rows = build(args.root, label_set=args.label_set)
@@ -96,35 +124,71 @@ def cmd_prepare(args, overrides) -> int:
 
 
 def cmd_compare(args, overrides) -> int:
-    """Paired one-tailed t-test (per-fold or per-utterance scores) and McNemar between two prediction files."""
-    from train.evaluate.stats import mcnemar, paired_t_test
+    """A against B: two eval predictions.json (paired by clip id), two `folds --out` files (paired by split), or
+    two fold-score lists / {fold: score} maps."""
+    from emoexplain.errors import ConfigError
+    from train.evaluate.stats import compare_predictions, paired_t_test
 
-    a, b = (json.loads(Path(p).read_text()) for p in (args.a, args.b))
-    if isinstance(a, dict) and "predictions" in a:
-        ca = [p["reference"] == p["predicted"] for p in a["predictions"]]
-        cb = [p["reference"] == p["predicted"] for p in b["predictions"]]
-        print(json.dumps({"mcnemar": mcnemar(ca, cb), "paired_t_test": paired_t_test(ca, cb)}, indent=2))
-    else:
-        print(json.dumps({"paired_t_test": paired_t_test(a, b)}, indent=2))
+    a, b = (_fold_scores(_read_json(p, "predictions")) for p in (args.a, args.b))
+    try:
+        if isinstance(a, dict) and "predictions" in a and isinstance(b, dict) and "predictions" in b:
+            result = compare_predictions(a["predictions"], b["predictions"])
+        elif isinstance(a, dict) and isinstance(b, dict):
+            if a.keys() != b.keys():
+                raise ValueError(f"the fold maps name different folds: {sorted(a)} vs {sorted(b)}")
+            result = {"folds": sorted(a), "paired_t_test": paired_t_test([a[k] for k in sorted(a)],
+                                                                         [b[k] for k in sorted(a)])}
+        elif isinstance(a, list) and isinstance(b, list):
+            result = {"paired_t_test": paired_t_test(a, b), "note": "lists are paired by position (fold order)"}
+        else:
+            raise ValueError("give two predictions.json files, two JSON lists or two {fold: score} objects")
+    except ValueError as e:
+        raise ConfigError(f"compare: {e}") from None
+    print(json.dumps(result, indent=2))
     return 0
 
 
 def cmd_folds(args, overrides) -> int:
-    """IEMOCAP k-fold aggregation: mean / std / per-fold of each metric over the folds' metrics.json files."""
-    from train.evaluate.stats import aggregate_folds
+    """IEMOCAP k-fold aggregation: mean +- sd of UA/WA/F1/WER over the folds' metrics.json files."""
+    from emoexplain.errors import ConfigError
+    from train.evaluate.stats import aggregate_folds, format_folds
 
-    folds = []
-    for path in args.metrics:
-        try:
-            folds.append(json.loads(Path(path).read_text()))
-        except (OSError, ValueError) as e:
-            print(f"error: cannot read fold metrics {path}: {e}", file=sys.stderr)
-            return 2
-    result = {"files": list(args.metrics), **aggregate_folds(folds)}
+    folds = [_read_json(path, "fold metrics") for path in args.metrics]
+    splits = [tuple(f.get("splits") or ()) for f in folds]
+    repeated = sorted({s for s in splits if s and splits.count(s) > 1})
+    if repeated:
+        raise ConfigError(f"folds: split(s) {repeated} appear in more than one file; give one metrics.json per fold")
+    result = {"files": list(args.metrics), "splits": [list(s) for s in splits], **aggregate_folds(folds)}
+    result["summary"] = format_folds(result)
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2))
+    print("\n".join(result["summary"]), file=sys.stderr)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def _fold_scores(data):
+    """A `train folds` output -> {split: UA} (so that two of them pair by fold); anything else unchanged."""
+    if isinstance(data, dict) and "files" in data and isinstance(data.get("ua"), dict):
+        names = ["+".join(s) or f for s, f in zip(data.get("splits") or [], data["files"])] or data["files"]
+        return dict(zip(names, data["ua"]["values"]))
+    return data
+
+
+def _read_json(path: str, what: str):
+    from emoexplain.errors import ConfigError
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot read {what} {path}: {e}") from None
+
+
+def cmd_check_configs(args, overrides) -> int:
+    """Every config at tiny size: one step of each stage, one evaluation, save + reload; 1 when any fails."""
+    from train.check_configs import run
+
+    return run(args.configs or None, verbose=args.verbose)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -138,9 +202,13 @@ def parser() -> argparse.ArgumentParser:
     e.add_argument("--checkpoint", required=True)
     e.add_argument("--manifest", required=True)
     e.add_argument("--split", default="test", help="rows of this split ('*' = all)")
-    e.add_argument("--limit", type=int, default=0)
-    e.add_argument("--generate", type=int, default=64, help="captions to generate (for WER/SED/BLEU)")
+    e.add_argument("--limit", type=int, default=0, help="score only the first N rows (default: all; the report says)")
+    e.add_argument("--generate", type=int, default=0,
+                   help="generate captions for the first N scored rows only (default: all; the report says)")
     e.add_argument("--out", help="report folder (default <checkpoint>/eval)")
+    e.add_argument("--probe", action="store_true", help="counterfactual probes + faithfulness instead (docs/probes.md)")
+    e.add_argument("--probe-clips", type=int, default=100, help="with --probe: clips to probe")
+    e.add_argument("--associations", help="with --probe: label-descriptor table JSON, or a manifest (its train split)")
     e.set_defaults(func=cmd_eval)
     s = sub.add_parser("from-store", help="one round on the app's corrections: train, judge on held-out clips, "
                                           "promote or reject (--round.key=value: split and gate settings)")
@@ -150,6 +218,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--parent-test", help="manifest whose 'test' rows are the parent's test set (default: its recipe)")
     s.add_argument("--config", help="TrainConfig JSON (default train/configs/from_store.json)")
     s.add_argument("--out", help="run folder (default runs/from-store-<time>)")
+    s.add_argument("--status-file", help="keep this JSON file up to date with the round's progress (the app)")
     s.add_argument("--campaign", help="train on this annotation campaign's consensus (docs/campaigns.md)")
     s.set_defaults(func=cmd_from_store)
     d = sub.add_parser("demo", help="synthetic corpus + tiny alternating training -> assets/demo_checkpoint")
@@ -163,8 +232,9 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--no-examples", action="store_true", help="do not write example clips")
     d.set_defaults(func=cmd_demo)
     r = sub.add_parser("prepare", help="write a manifest from a corpus")
-    r.add_argument("corpus", choices=["iemocap", "meld", "speechcraft", "folder", "synthetic"])
-    r.add_argument("--root", help="corpus folder (speechcraft: the labels JSON/JSONL file)")
+    r.add_argument("corpus", choices=["iemocap", "meld", "speechcraft", "emosec", "folder", "synthetic"])
+    r.add_argument("--root", help="corpus folder (speechcraft: the labels JSON/JSONL file; emosec: SECap's dataset/)")
+    r.add_argument("--captions", help="emosec: {id: caption} JSON replacing fid2captions.json (e.g. English)")
     r.add_argument("--audio-dir", help="meld: extracted audio; speechcraft: audio root")
     r.add_argument("--label-set", default="iemocap4")
     r.add_argument("--out-dir", required=True)
@@ -172,7 +242,7 @@ def parser() -> argparse.ArgumentParser:
     r.add_argument("--n-test", type=int, default=400)
     r.add_argument("--no-measure", action="store_true", help="do not fill descriptors from the acoustic engine")
     r.set_defaults(func=cmd_prepare)
-    c = sub.add_parser("compare", help="significance: two eval predictions.json or two JSON lists of fold scores")
+    c = sub.add_parser("compare", help="A vs B: UA difference + bootstrap CI, one-tailed t-tests, McNemar (by clip id)")
     c.add_argument("a")
     c.add_argument("b")
     c.set_defaults(func=cmd_compare)
@@ -180,6 +250,10 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("metrics", nargs="+", help="one eval metrics.json per fold")
     k.add_argument("--out", help="also write the aggregate here (JSON)")
     k.set_defaults(func=cmd_folds)
+    cc = sub.add_parser("check-configs", help="build every config at tiny size, one step per stage + one eval")
+    cc.add_argument("configs", nargs="*", help="config files (default: all of train/configs/)")
+    cc.add_argument("--verbose", action="store_true", help="print the traceback of a failing config")
+    cc.set_defaults(func=cmd_check_configs)
     return p
 
 

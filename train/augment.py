@@ -9,10 +9,12 @@ the caption the model learns never contradicts the audio it hears:
 | pitch (s semitones)           | pitch x 2^(s/12), tempo kept       | pitch Hz x 2^(s/12)                 |
 | gain (g dB)                   | level + g dB                       | energy dB + g                       |
 | noise (SNR in dB)             | white noise added                  | none re-binned (small at >= 15 dB)  |
+| probe (p_probe)               | one counterfactual probe (PSOLA)   | all words re-MEASURED (probe_augment)|
 
-New words come from the same bin edges the app uses (``assets/descriptor_bins.json`` via
-``emoexplain.descriptors``); a row without measured numbers (``meta.measured``) keeps its words and only gets
-the augmentations that leave descriptors alone (noise).
+New words come from the app's own binning function on the app's own measure (``descriptors.bin_value``: the
+median F0 for pitch, in the register describe() would pick); a row without those measured numbers
+(``meta.measured``, written by ``train.data.manifest.fill_descriptors``) keeps its words and only gets the
+augmentations that leave descriptors alone (noise).
 Ranges are kept narrow by default because in the synthetic corpus pitch, rate and loudness ARE the emotion cue.
 """
 
@@ -23,31 +25,39 @@ import random
 
 import numpy as np
 
+from emoexplain.audio import SAMPLE_RATE
+
 DEFAULTS = {"p_speed": 0.0, "speed_range": [0.9, 1.1], "p_pitch": 0.0, "pitch_semitones": 1.5,
-            "p_noise": 0.0, "snr_db": [15.0, 40.0], "p_gain": 0.0, "gain_db": 3.0}
+            "p_noise": 0.0, "snr_db": [15.0, 40.0], "p_gain": 0.0, "gain_db": 3.0, "p_probe": 0.0}
 
 
 def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) -> tuple[np.ndarray, dict]:
     """Return (augmented samples, row with descriptors updated). ``settings``: TrainConfig.augment."""
+    from emoexplain.descriptors import measure
+
     s = {**DEFAULTS, **(settings or {})}
+    if s["p_probe"] and rng.random() < s["p_probe"]:   # first, so that the re-binning below starts from its numbers
+        from train.probe_augment import probe_augment
+        samples, row = probe_augment(samples, row, rng)
+    pitch, rate, level = (measure(name) for name in REBINNED)
     measured = dict(((row.get("meta") or {}).get("measured") or {}))
-    can_rebin = bool(measured) and all(v is not None for v in measured.values())
+    can_rebin = all(measured.get(key) is not None for key in (pitch, rate, level))
     changed = False
     if can_rebin and rng.random() < s["p_speed"]:
         factor = quantize_speed(rng.uniform(*s["speed_range"]))
         samples = change_speed(samples, factor)
-        measured["syllables_per_s"] *= factor
-        measured["pitch_hz"] *= factor
+        measured[rate] *= factor
+        measured[pitch] *= factor
         changed = True
     if can_rebin and rng.random() < s["p_pitch"]:
         semitones = rng.uniform(-s["pitch_semitones"], s["pitch_semitones"])
         samples = shift_pitch(samples, semitones)
-        measured["pitch_hz"] *= 2 ** (semitones / 12)
+        measured[pitch] *= 2 ** (semitones / 12)
         changed = True
     if can_rebin and rng.random() < s["p_gain"]:
         gain = rng.uniform(-s["gain_db"], s["gain_db"])
         samples = samples * 10 ** (gain / 20)
-        measured["energy_db"] += gain
+        measured[level] += gain
         changed = True
     if rng.random() < s["p_noise"]:
         samples = add_noise(samples, rng.uniform(*s["snr_db"]), rng)
@@ -58,7 +68,7 @@ def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) 
     return samples, row
 
 
-def quantize_speed(factor: float, sr: int = 16000, step: int = 100) -> float:
+def quantize_speed(factor: float, sr: int = SAMPLE_RATE, step: int = 100) -> float:
     """The nearest speed factor whose resampling rate is a multiple of ``step`` Hz. torchaudio's sinc kernel
     grows with (sr / gcd) x (new_sr / gcd): an arbitrary factor (gcd 1..20) costs seconds per clip and
     gigabytes; a multiple of 100 Hz keeps it to milliseconds (the factor moves by at most 0.4 %)."""
@@ -66,7 +76,7 @@ def quantize_speed(factor: float, sr: int = 16000, step: int = 100) -> float:
     return sr / new_sr
 
 
-def change_speed(samples: np.ndarray, factor: float, sr: int = 16000) -> np.ndarray:
+def change_speed(samples: np.ndarray, factor: float, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Speed perturbation: play ``factor`` times faster (shorter, higher), by resampling. ``factor`` is first
     rounded with :func:`quantize_speed` (pass a quantized factor to know the exact one applied)."""
     import torch
@@ -78,7 +88,7 @@ def change_speed(samples: np.ndarray, factor: float, sr: int = 16000) -> np.ndar
     return out.numpy()
 
 
-def shift_pitch(samples: np.ndarray, semitones: float, sr: int = 16000) -> np.ndarray:
+def shift_pitch(samples: np.ndarray, semitones: float, sr: int = SAMPLE_RATE) -> np.ndarray:
     """Pitch shift keeping the duration: resample by 2^(s/12), then stretch back with a phase vocoder."""
     import torch
     import torchaudio.functional as AF
@@ -95,52 +105,17 @@ def add_noise(samples: np.ndarray, snr_db: float, rng: random.Random) -> np.ndar
 
 
 # --- descriptor re-binning -------------------------------------------------------------------------------
-_QUANTITY = {"pitch": "pitch_hz", "speed": "syllables_per_s", "volume": "energy_db"}
+REBINNED = ("pitch", "speed", "volume")   # the descriptors whose measure an augmentation changes
 
 
 def rebin(descriptors: dict, sources: dict, measured: dict, gender: str | None) -> dict:
-    """Re-derive the automatic pitch/speed/volume words from changed numbers (human/corpus words are kept)."""
+    """Re-derive the automatic pitch/speed/volume words from changed numbers (human/corpus words are kept),
+    with the app's binning function on the app's measure (``descriptors.bin_value``; ``measured`` is keyed by
+    ``descriptors.measure(name)``, as ``fill_descriptors`` stores it)."""
+    from emoexplain.descriptors import bin_value, known_gender, measure
+
     out = dict(descriptors)
-    for name, key in _QUANTITY.items():
-        if name not in out or sources.get(name, "automatic") != "automatic":
-            continue
-        word = word_for(name, measured[key], gender)
-        if word:
-            out[name] = word
+    for name in REBINNED:
+        if name in out and sources.get(name, "automatic") == "automatic":
+            out[name] = bin_value(name, measured[measure(name)], gender=known_gender(gender)).word
     return out
-
-
-def word_for(name: str, value: float, gender: str | None) -> str | None:
-    """The descriptor word for a number, from the shared bin edges; None when the bins are unavailable."""
-    from emoexplain.descriptors import word_for as binned_word
-
-    edges, words = _bins(name, gender)
-    if not edges:
-        return None
-    return binned_word(value, edges, words)[0]
-
-
-_BINS_CACHE: dict = {}
-
-
-def _bins(name: str, gender: str | None):
-    key = (name, gender)
-    if key not in _BINS_CACHE:
-        _BINS_CACHE[key] = _load_bins(name, gender)
-    return _BINS_CACHE[key]
-
-
-def _load_bins(name: str, gender: str | None):
-    """Edges and words for ``name`` from the shared bins (``emoexplain.descriptors.load_bins``)."""
-    from emoexplain.descriptors import load_bins
-
-    entry = load_bins()["descriptors"].get(name)
-    if not isinstance(entry, dict):
-        return [], []
-    edges = entry.get("edges")
-    if isinstance(edges, dict):
-        edges = edges.get(gender or "default") or edges.get("default") or next(iter(edges.values()))
-    words = entry.get("words")
-    if not edges or not words or len(words) != len(edges) + 1:
-        return [], []
-    return list(edges), list(words)

@@ -18,12 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emoexplain.errors import ConfigError
+from emoexplain.model.config import ModelConfig
 from train.augment import DEFAULTS as AUGMENT_DEFAULTS
 
 SCHEDULES = ("one-stage", "two-stage", "alternating")
 ALTERNATE_BY = ("epoch", "steps")
 TARGETS = ("trans", "des", "emo")
 PRECISIONS = ("no", "fp16", "bf16")
+MODEL_KINDS = ("explainer", "ssl_baseline")   # train/systems.py: what model_preset names
+CAPTION_SOURCES = ("auto", "template", "corpus")  # train.data.manifest.compose_caption
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,8 @@ class TrainConfig:
     out_dir: str = "runs/{name}"          # "{name}" is filled in
     seed: int = 0                         # seeds data order, augmentation and the VIB noise
     # --- model -----------------------------------------------------------------------------------------
-    model_preset: str = "tiny"            # ModelConfig.preset(...): tiny | base | paper
+    model_kind: str = "explainer"         # explainer (Table 2 systems 4-7, Table 3) | ssl_baseline (systems 1-3)
+    model_preset: str = "tiny"            # explainer: tiny | base | paper; ssl_baseline: SSLBaselineConfig presets
     model: dict = field(default_factory=dict)  # ModelConfig overrides, e.g. {"beta": 0.01, "use_prosody": true}
     init_checkpoint: str = ""             # start from this checkpoint folder instead of a fresh model
     # --- data ------------------------------------------------------------------------------------------
@@ -43,6 +47,7 @@ class TrainConfig:
     eval_split: str = "test"              # e.g. "Session5" for the 5th leave-one-session-out fold
     label_set: str = "iemocap4"           # emotion vocabulary the model scores
     targets: tuple = ("trans", "des", "emo")  # caption parts in the SER-SED target (paper Table 3 columns)
+    caption_source: str = "auto"          # auto: corpus caption when all targets, else template; template | corpus
     max_seconds: float = 15.0             # longer clips are cut (the model sees at most this much)
     max_train_examples: int = 0           # 0 = all
     max_eval_examples: int = 0            # 0 = all
@@ -85,6 +90,12 @@ class TrainConfig:
             raise ConfigError(f"schedule={self.schedule!r}; choose one of {SCHEDULES}.")
         if self.alternate_by not in ALTERNATE_BY:
             raise ConfigError(f"alternate_by={self.alternate_by!r}; choose one of {ALTERNATE_BY}.")
+        if self.model_kind not in MODEL_KINDS:
+            raise ConfigError(f"model_kind={self.model_kind!r}; choose one of {MODEL_KINDS}.")
+        if self.model_kind == "ssl_baseline" and self.schedule != "one-stage":
+            raise ConfigError("An SSL baseline trains its heads in one stage: set schedule to 'one-stage'.")
+        if self.caption_source not in CAPTION_SOURCES:
+            raise ConfigError(f"caption_source={self.caption_source!r}; choose one of {CAPTION_SOURCES}.")
         if self.mixed_precision not in PRECISIONS:
             raise ConfigError(f"mixed_precision={self.mixed_precision!r}; choose one of {PRECISIONS}.")
         targets = tuple(self.targets)
@@ -99,6 +110,7 @@ class TrainConfig:
         unknown = set(self.augment) - set(AUGMENT_KEYS)
         if unknown:
             raise ConfigError(f"Unknown augment keys {sorted(unknown)}; known: {sorted(AUGMENT_KEYS)}.")
+        ModelConfig.check_keys(self.model)  # a --model.key typo: the valid keys, not a TypeError traceback
 
     @property
     def run_dir(self) -> Path:

@@ -18,12 +18,15 @@ import subprocess
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-CONFIG = REPO / "train" / "configs" / "demo_tiny.json"
+from emoexplain.audio import SAMPLE_RATE
+from emoexplain.paths import EXAMPLES_DIR
+from emoexplain.text import percent
+
+CONFIG = Path(__file__).resolve().parent / "configs" / "demo_tiny.json"
 
 
 def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=(), n_train=4000, n_test=400,
-             ablation=False, threads=1, examples_dir: str | Path | None = REPO / "assets" / "examples") -> dict:
+             ablation=False, threads=1, examples_dir: str | Path | None = EXAMPLES_DIR) -> dict:
     import torch
 
     from emoexplain.model import save_checkpoint
@@ -125,10 +128,6 @@ def _headline(m: dict) -> dict:
     return out
 
 
-def _pct(x):
-    return "–" if x is None else f"{100 * x:.1f} %"
-
-
 def model_card(facts: dict, metrics: dict) -> str:
     """The README of the demo checkpoint: what it was trained on, what it is not, and its held-out numbers."""
     from train.evaluate.report import summary_table
@@ -169,9 +168,9 @@ def model_card(facts: dict, metrics: dict) -> str:
         pairs = facts.get("ablation_rows") or [("with prosody input (this checkpoint)", b),
                                                 ("without (paper architecture)", a)]
         for name, m in pairs:
-            lines.append(f"| {name} | {_pct(m.get('ua'))} | {_pct(m.get('wa'))} | {_pct(m.get('macro_f1'))} | "
-                         f"{_pct(m.get('wer'))} | {_pct(m.get('descriptor_acc_mean'))} | "
-                         f"{_pct((m.get('descriptor_accuracy') or {}).get('pitch'))} |")
+            shares = [m.get(k) for k in ("ua", "wa", "macro_f1", "wer", "descriptor_acc_mean")]
+            shares.append((m.get("descriptor_accuracy") or {}).get("pitch"))
+            lines.append(f"| {name} | " + " | ".join(percent(x, 1, " %") for x in shares) + " |")
         test = facts.get("mcnemar_prosody_vs_no_prosody")
         if test:
             lines += ["", f"McNemar on the {metrics.get('n')} held-out clips: b = {test['b']} (only the prosody model "
@@ -221,7 +220,7 @@ def write_examples(test_rows: list[dict], folder: Path, per_class: int = 1, max_
         name = f"synthetic_{emotion}_{seen.get(emotion, 0) + 1}.wav"
         path = folder / name
         cut = ["trim", "0", str(max_s), "fade", "t", "0", str(max_s), "0.1"] if row["duration_s"] > max_s else []
-        subprocess.run(["sox", "-V1", row["audio"], "-r", "16000", "-c", "1", "-b", "16", str(path), *cut],
+        subprocess.run(["sox", "-V1", row["audio"], "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path), *cut],
                        check=True)
         duration = sf.info(str(path)).duration
         if check is not None and check(str(path)) != emotion:

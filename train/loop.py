@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from train import schedule as sched
+from train import systems
 from train.augment import augment
 from train.config import TrainConfig
 from train.data.manifest import compose_caption, load_samples, read_manifest
@@ -55,13 +56,15 @@ def examples_for(stage: str, items, cfg: TrainConfig, rng: random.Random):
     from emoexplain.model import TrainExample
     from emoexplain.captions import render_transcript_target
 
+    if cfg.model_kind == systems.SSL:  # Table 2 systems 1-3 learn the label and the transcript, no caption
+        return systems.ssl_examples(items)
     out = []
     for samples, row in items:
         if stage == sched.ASR:
             if row.get("transcript"):
                 out.append(TrainExample(samples, render_transcript_target(row["transcript"]), "asr"))
         else:
-            out.append(TrainExample(samples, compose_caption(row, cfg.targets, rng), "caption"))
+            out.append(TrainExample(samples, compose_caption(row, cfg.targets, rng, cfg.caption_source), "caption"))
     return out
 
 
@@ -138,6 +141,8 @@ def build_model(cfg: TrainConfig, explainer=None, *, device=None):
 
     if explainer is not None:
         return explainer
+    if cfg.model_kind == systems.SSL:
+        return systems.build(cfg, device=device)
     if cfg.init_checkpoint:
         return load_explainer(cfg.init_checkpoint, device=device)
     overrides = dict(cfg.model)
@@ -238,7 +243,6 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     import torch
 
     from accelerate.utils import set_seed
-    from emoexplain.model import save_checkpoint
 
     from train.evaluate.runner import evaluate_explainer
 
@@ -278,7 +282,7 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
     steps_per_epoch = max(1, batches_per_epoch // cfg.grad_accum)
     stage_total = steps_per_epoch * cfg.epochs_per_stage
     n_epochs = sched.total_epochs(cfg.schedule, cfg.epochs_per_stage)
-    evaluate_fn = evaluate_fn or (lambda m, rows: evaluate_explainer(m, rows, generate_max=cfg.max_eval_examples or 64))
+    evaluate_fn = evaluate_fn or evaluate_explainer  # every eval row (max_eval_examples caps them)
     metrics: dict = dict(progress.best)
     bar = _progress_bar(cfg, accelerator, n_epochs * steps_per_epoch, progress.step)
     done = False
@@ -305,8 +309,8 @@ def fit(cfg: TrainConfig, *, train_rows=None, eval_rows=None, explainer=None, re
             metrics = _evaluate(evaluate_fn, explainer, eval_rows, progress, log)
         progress.best = metrics
         if save_final:
-            save_checkpoint(explainer, checkpoint, metrics=metrics, train_config=cfg.to_dict(), card=card,
-                            version=version)
+            systems.save(explainer, checkpoint, metrics=metrics, train_config=cfg.to_dict(), card=card,
+                         version=version)
     accelerator.wait_for_everyone()
     log.close()
     explainer.freeze()

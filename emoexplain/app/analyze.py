@@ -1,6 +1,6 @@
 """Analyse tab: one clip in, the explanation recorded and shown, the judging form reset for it.
 
-    analysis = on_analyze(backend, "clip.wav")     # the /analyze JSON is analysis.result
+    analysis = on_analyze(backend, "clip.wav")     # analysis.explanation (typed); the /analyze JSON: analysis.result
     view = on_show(analysis)                         # what every component of the result area shows
 """
 
@@ -17,6 +17,7 @@ from emoexplain.app.backend import Backend
 from emoexplain.app.views import Update, View
 from emoexplain.descriptors import ORDER as DESCRIPTOR_NAMES
 from emoexplain.errors import AudioEmpty
+from emoexplain.explanation import Explanation
 
 log = logging.getLogger("emoexplain.app")
 
@@ -34,8 +35,11 @@ class Session:
 
 @dataclass(frozen=True)
 class Analysis(View):
-    result: dict          # the /analyze JSON: Explanation.to_dict() + analysis_id + analysis_token
+    explanation: Explanation
+    analysis_id: int
+    result: dict          # the /analyze JSON: explanation.to_dict() + analysis_id + analysis_token
     audio: str | None = None   # the analysed file
+    analysis_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -66,34 +70,32 @@ def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> An
     if not path:
         raise AudioEmpty("No audio yet: record something or upload a file, then press Analyse.")
     backend.model.get()  # load outside the (GPU) call: loading errors are reported as such
-    explanation = backend.explain(str(path), id(backend.model), backend.config.max_seconds)
+    explanation: Explanation = backend.explain(str(path), id(backend.model), backend.config.max_seconds)
     result = explanation.to_dict()
-    acoustics = result["acoustics"]
-    audio = acoustics["audio"]
+    audio = explanation.acoustics.audio
     analysis_token = secrets.token_urlsafe(32)
     analysis_id = int(store_api.record_analysis(
-        backend.store, result, audio_sha256=audio["sha256"],
-        duration_s=audio.get("original_duration_s") or acoustics["duration_s"],
-        sample_rate=audio.get("original_sample_rate") or audio["sample_rate"], source=source,
-        latency_s=result["latency_s"]["total"], analysis_token=analysis_token, pending_audio=path))
-    return Analysis(result={**result, "analysis_id": analysis_id, "analysis_token": analysis_token},
-                    audio=str(path), warning_toasts=tuple(result["warnings"]))
+        backend.store, result, audio_sha256=audio.sha256, duration_s=audio.original_duration_s,
+        sample_rate=audio.original_sample_rate, source=source, latency_s=explanation.latency_s.total,
+        analysis_token=analysis_token, pending_audio=path))
+    return Analysis(explanation=explanation, analysis_id=analysis_id, audio=str(path), analysis_token=analysis_token,
+                    result={**result, "analysis_id": analysis_id, "analysis_token": analysis_token},
+                    warning_toasts=explanation.warnings)
 
 
 def on_show(analysis: Analysis) -> ResultView:
     """The result area for ``analysis`` and a fresh judging form (a new submission token)."""
-    result = analysis.result
-    figure, warnings = _figure(result)
+    result = analysis.explanation
+    figure, warnings = _figure(analysis)
     model_words = render.model_words(result)
-    labels = list(result["emotion"]["probabilities"])
-    session = Session(analysis_id=result["analysis_id"], token=uuid.uuid4().hex,
-                      transcript=result.get("transcript") or "", analysis_token=result["analysis_token"],
-                      audio=analysis.audio)
+    session = Session(analysis_id=analysis.analysis_id, token=uuid.uuid4().hex, transcript=result.transcript or "",
+                      analysis_token=analysis.analysis_token, audio=analysis.audio)
     return ResultView(
         emotion=render.emotion_label(result), caption=render.caption_markdown(result),
         transcript=render.transcript_highlights(result), descriptors=render.descriptor_markdown(result),
-        plot=figure, warnings_md=render.warnings_markdown(result), summary=render.summary_markdown(result),
-        session=session, corrected=Update(choices=["agree", *labels, "unsure"], value=None),
+        plot=figure, warnings_md=render.warnings_markdown(result),
+        summary=render.summary_markdown(result, analysis.analysis_id), session=session,
+        corrected=Update(choices=["agree", *result.emotion.probabilities, "unsure"], value=None),
         fixed_transcript=session.transcript,
         verdicts=tuple(Update(value=None, label=verdict_label(name, model_words.get(name)))
                        for name in DESCRIPTOR_NAMES),
@@ -116,18 +118,18 @@ def on_clip_changed() -> ClearedView:
         values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES))
 
 
-def verdict_label(name: str, model_word) -> str:
+def verdict_label(name: str, model_word: str | None) -> str:
     return f"{name.replace('_', ' ')}: the model says \u201c{render.word_or_dash(model_word)}\u201d"
 
 
-def _figure(result: dict):
+def _figure(analysis: Analysis):
     """The pitch/energy figure, or None and a warning: a broken plot must not hide the prediction."""
     start = time.perf_counter()
     try:
         from emoexplain import plots
-        figure = plots.figure(result)
+        figure = plots.figure(analysis.explanation)
     except Exception:  # noqa: BLE001 - the numbers above stay complete without the plot
-        log.exception("the pitch/energy plot failed for analysis %s", result.get("analysis_id"))
+        log.exception("the pitch/energy plot failed for analysis %s", analysis.analysis_id)
         return None, ("The pitch/energy plot could not be drawn; the numbers above are complete.",)
     log.debug("plot drawn in %.3f s", time.perf_counter() - start)
     return figure, ()

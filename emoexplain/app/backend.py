@@ -21,7 +21,8 @@ class Backend:
 
     def __init__(self, config: AppConfig, explainer=None, store=None):
         self.config = config
-        self.model = ModelHolder(config.checkpoint, explainer)
+        from emoexplain.app.rounds import resolve_checkpoint   # a folder of rounds: its latest promoted one
+        self.model = ModelHolder(resolve_checkpoint(config.checkpoint), explainer)
         self.admin_gate = admin_gate(config)   # remembers wrong tokens per client (rate limit)
         self.explain = zerogpu.gpu_explain(self.model)   # before torch is imported (ZeroGPU's rule)
         self._store = store

@@ -1,9 +1,9 @@
-"""Turn an ``Explanation.to_dict()`` (the ``/analyze`` JSON) and the store's numbers into what the app shows.
+"""Turn an Explanation (the typed ``/analyze`` result) and the store's numbers into what the app shows.
 
-Pure functions, no gradio import: each takes plain dicts and returns markdown strings, label dicts or
-highlight lists, so the rendering is unit-tested without a browser. Every piece of free text (transcript,
-caption, notes, annotator names, checkpoint paths) goes through :func:`escape_md`, so nothing a user or a
-model writes is ever rendered as HTML or as markdown structure.
+Pure functions, no gradio import: each returns markdown strings, label dicts or highlight lists, so the
+rendering is unit-tested without a browser. Every piece of free text (transcript, caption, notes, annotator
+names, checkpoint paths) goes through :func:`escape_md`, so nothing a user or a model writes is ever rendered
+as HTML or as markdown structure.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import math
 import re
 
 from emoexplain.descriptors import ORDER as DESCRIPTOR_ORDER
+from emoexplain.descriptors import Descriptor
+from emoexplain.explanation import Explanation
+from emoexplain.text import normalize_word, percent
 
 # Characters that carry meaning in (GitHub-flavoured) markdown; escaped with a backslash. "<", ">" and "&"
 # are not here: html.escape turns them into entities afterwards (a backslash before "&" would show "&gt;").
@@ -41,125 +44,80 @@ def _num(value, digits: int = 1) -> str:
     return escape_md(value)
 
 
-def emotion_label(result: dict) -> dict[str, float]:
-    """Class probabilities for ``gr.Label`` (falls back to the bare label with probability 1)."""
-    emotion = result.get("emotion") or {}
-    probs = emotion.get("probabilities") or {}
-    if probs:
-        return {str(k): float(v) for k, v in probs.items()}
-    label = emotion.get("label")
-    return {str(label): 1.0} if label else {}
+def emotion_label(result: Explanation) -> dict[str, float]:
+    """Class probabilities for ``gr.Label``."""
+    return dict(result.emotion.probabilities)
 
 
-def _emphasis_words_model(result: dict) -> set[str]:
-    """The model's emphasised words: ``descriptors.emphasis`` [{word, start_s, end_s}] or words in ``model``."""
-    descriptors = result.get("descriptors") or {}
-    words = descriptors.get("emphasis") or (descriptors.get("model") or {}).get("emphasis") or ()
-    if isinstance(words, str):
-        words = re.split(r"[,;]\s*|\s+", words)
-    words = [w.get("word", "") if isinstance(w, dict) else w for w in words]
-    return {_norm_word(part) for w in words for part in str(w).split() if _norm_word(part)}
-
-
-def _norm_word(word) -> str:
-    return re.sub(r"[^\w']", "", str(word).lower())
-
-
-def _measured_segments(result: dict) -> list[tuple[float, float, str]]:
-    segments = ((result.get("acoustics") or {}).get("emphasis")) or []
-    out = []
-    for seg in segments:
-        try:
-            out.append((float(seg["start_s"]), float(seg["end_s"]), _norm_word(seg.get("word") or "")))
-        except (KeyError, TypeError, ValueError):
-            continue
-    return out
-
-
-def transcript_highlights(result: dict) -> list[tuple[str, str | None]]:
+def transcript_highlights(result: Explanation) -> list[tuple[str, str | None]]:
     """``gr.HighlightedText`` value: the transcript's words, emphasised ones tagged model / measured / both.
 
     A word counts as measured-emphasised when a measured emphasis segment names it or overlaps its timing.
     """
-    model_words = _emphasis_words_model(result)
-    segments = _measured_segments(result)
-    measured_words = {w for _, _, w in segments if w}
-    timed = result.get("words") or []
-    if timed:
-        tokens = [(str(w.get("word", "")), w.get("start_s"), w.get("end_s")) for w in timed]
+    by_model = {normalize_word(part) for w in result.descriptors.emphasis for part in w.word.split()}
+    segments = result.acoustics.emphasis
+    measured_words = {normalize_word(s.word) for s in segments if s.word}
+    if result.words:
+        timed = [(w.word, w.start_s, w.end_s) for w in result.words]
     else:
-        tokens = [(w, None, None) for w in str(result.get("transcript") or "").split()]
+        timed = [(w, None, None) for w in (result.transcript or "").split()]
     out: list[tuple[str, str | None]] = []
-    for i, (word, start, end) in enumerate(tokens):
-        key = _norm_word(word)
-        by_model = key in model_words
-        by_measure = key in measured_words or (
-            start is not None and end is not None
-            and any(s < float(end) and float(start) < e for s, e, _ in segments))
-        tag = None
-        if by_model and by_measure:
-            tag = "emphasis (model + measured)"
-        elif by_model:
-            tag = "emphasis (model)"
-        elif by_measure:
-            tag = "emphasis (measured)"
-        out.append((word, tag))
-        if i < len(tokens) - 1:
+    for i, (word, start, end) in enumerate(timed):
+        key = normalize_word(word)
+        measured = key in measured_words or (start is not None and any(s.overlaps(start, end) for s in segments))
+        out.append((word, _emphasis_tag(key in by_model, measured)))
+        if i < len(timed) - 1:
             out.append((" ", None))
     return out
 
 
-def _measured_by_name(result: dict) -> dict[str, dict]:
-    measured = (result.get("descriptors") or {}).get("measured") or []
-    return {d.get("name"): d for d in measured if isinstance(d, dict)}
+def _emphasis_tag(by_model: bool, by_measure: bool) -> str | None:
+    if by_model and by_measure:
+        return "emphasis (model + measured)"
+    if by_model:
+        return "emphasis (model)"
+    return "emphasis (measured)" if by_measure else None
 
 
-def evidence_text(descriptor: dict) -> str:
-    """``"212.0 Hz (bin 180.0–250.0), 0.3–2.1 s"`` from a descriptor dict's evidence."""
-    ev = descriptor.get("evidence") or {}
-    unit = escape_md(ev.get("unit") or "")
-    text = f"{_num(ev.get('value'))} {unit}".strip()
-    low, high = ev.get("bin_low"), ev.get("bin_high")
-    if low is not None or high is not None:
-        text += f" (bin {_num(low) if low is not None else '−∞'} to {_num(high) if high is not None else '∞'})"
-    if ev.get("start_s") is not None and ev.get("end_s") is not None:
-        text += f", {_num(ev['start_s'], 2)}–{_num(ev['end_s'], 2)} s"
-    if ev.get("detail"):
-        text += f"; {escape_md(ev['detail'])}"
+def evidence_text(descriptor: Descriptor) -> str:
+    """``"212.0 Hz (bin 180.0 to 250.0), 0.30–2.10 s; how"`` from a measured descriptor's evidence."""
+    ev = descriptor.evidence
+    text = f"{_num(ev.value)} {escape_md(ev.unit)}".strip()
+    if ev.bin_low is not None or ev.bin_high is not None:
+        low = _num(ev.bin_low) if ev.bin_low is not None else "−∞"
+        text += f" (bin {low} to {_num(ev.bin_high) if ev.bin_high is not None else '∞'})"
+    text += f", {_num(ev.start_s, 2)}–{_num(ev.end_s, 2)} s"
+    if ev.detail:
+        text += f"; {escape_md(ev.detail)}"
     return text
 
 
-def model_words(result: dict) -> dict[str, str]:
-    """The model's word per descriptor, emphasis as comma-joined words."""
-    descriptors = result.get("descriptors") or {}
-    words = {k: ", ".join(map(str, v)) if isinstance(v, (list, tuple)) else v
-             for k, v in (descriptors.get("model") or {}).items()}
-    emphasis = [w.get("word", "") if isinstance(w, dict) else str(w) for w in descriptors.get("emphasis") or []]
+def model_words(result: Explanation) -> dict[str, str]:
+    """The model's word per descriptor; emphasis as its emphasised words, comma-joined."""
+    words = dict(result.descriptors.model)
+    emphasis = ", ".join(w.word for w in result.descriptors.emphasis if w.word)
     if emphasis and not words.get("emphasis"):
-        words["emphasis"] = ", ".join(w for w in emphasis if w)
+        words["emphasis"] = emphasis
     return words
 
 
-def descriptor_rows(result: dict) -> list[dict]:
+def descriptor_rows(result: Explanation) -> list[dict]:
     """One row per descriptor: name, model word, measured word, evidence text, agree (bool | None)."""
     model = model_words(result)
-    measured = _measured_by_name(result)
+    measured = result.descriptors.measured_by_name()
     names = [n for n in DESCRIPTOR_ORDER if n in model or n in measured]
     names += sorted(n for n in set(model) | set(measured) if n not in names)
     rows = []
     for name in names:
-        m_word = model.get(name)
-        meas = measured.get(name) or {}
-        meas_word = meas.get("value")
-        agree = None
-        if m_word and meas_word:
-            agree = _norm_word(m_word) == _norm_word(meas_word)
-        rows.append({"name": name, "model": m_word, "measured": meas_word,
+        said, meas = model.get(name), measured.get(name)
+        heard = meas.value if meas else None
+        agree = normalize_word(said) == normalize_word(heard) if said and heard else None
+        rows.append({"name": name, "model": said, "measured": heard,
                      "evidence": evidence_text(meas) if meas else "", "agree": agree})
     return rows
 
 
-def descriptor_markdown(result: dict) -> str:
+def descriptor_markdown(result: Explanation) -> str:
     """A markdown table: descriptor, what the model said, what was measured (with evidence), agreement."""
     rows = descriptor_rows(result)
     if not rows:
@@ -169,40 +127,29 @@ def descriptor_markdown(result: dict) -> str:
         mark = {True: "✓ agree", False: "⚠ **disagree**", None: "–"}[row["agree"]]
         lines.append(f"| {escape_md(row['name'].replace('_', ' '))} | {escape_md(row['model'] or '–')} | "
                      f"{escape_md(row['measured'] or '–')} | {row['evidence'] or '–'} | {mark} |")
-    disagreements = [r for r in rows if r["agree"] is False]
-    if disagreements:
+    if any(r["agree"] is False for r in rows):
         lines.append("")
         lines.append("Where the model and the measurement disagree both are shown; judge which is right below.")
     return "\n".join(lines)
 
 
-def caption_markdown(result: dict) -> str:
-    caption = result.get("caption") or ""
-    return f"> {escape_md(caption)}" if caption else "_The model wrote no caption._"
+def caption_markdown(result: Explanation) -> str:
+    return f"> {escape_md(result.caption)}" if result.caption else "_The model wrote no caption._"
 
 
-def warnings_markdown(result: dict) -> str:
-    warnings = list(result.get("warnings") or [])
-    return "\n".join(f"- ⚠ {escape_md(w)}" for w in warnings)
+def warnings_markdown(result: Explanation) -> str:
+    return "\n".join(f"- ⚠ {escape_md(w)}" for w in result.warnings)
 
 
-def summary_markdown(result: dict) -> str:
+def summary_markdown(result: Explanation, analysis_id: int | None = None) -> str:
     """One line under the result: analysis id, model version, duration and latency."""
-    model = result.get("model") or {}
-    audio = (result.get("acoustics") or {}).get("audio") or {}
-    latency = result.get("latency_s") or {}
-    parts = []
-    if result.get("analysis_id") is not None:
-        parts.append(f"analysis #{int(result['analysis_id'])}")
-    if model:
-        parts.append(f"model {escape_md(model.get('name', '?'))} {escape_md(model.get('version', ''))}".strip())
-    duration = (result.get("acoustics") or {}).get("duration_s")
-    if duration is not None:
-        parts.append(f"{_num(duration, 2)} s analysed")
-    if audio.get("truncated"):
-        parts.append(f"(of {_num(audio.get('original_duration_s'), 1)} s)")
-    if latency.get("total") is not None:
-        parts.append(f"{_num(latency['total'], 2)} s")
+    audio = result.acoustics.audio
+    parts = [] if analysis_id is None else [f"analysis #{int(analysis_id)}"]
+    parts.append(f"model {escape_md(result.model.name)} {escape_md(result.model.version)}".strip())
+    parts.append(f"{_num(result.acoustics.duration_s, 2)} s analysed")
+    if audio.truncated:
+        parts.append(f"(of {_num(audio.original_duration_s, 1)} s)")
+    parts.append(f"{_num(result.latency_s.total, 2)} s")
     return " · ".join(parts)
 
 
@@ -270,18 +217,14 @@ def _compact(value) -> str:
 
 # --- Review tab ------------------------------------------------------------------------------------
 
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.0f}%"
-
-
 def counts_markdown(stats: dict) -> str:
     """The headline numbers of ``store.stats()``."""
     s = stats
-    line = (f"**{s.get('clips', 0)}** clips · **{s.get('analyses', 0)}** analyses · **{s.get('judgements', 0)}** "
-            f"judgements ({s.get('latest_judgements', 0)} current) by **{s.get('annotators', 0)}** annotators · "
-            f"{s.get('clips_with_audio', 0)} clips with audio kept (consent) · "
-            f"people agreed with the model's emotion: **{_pct(s.get('agree_with_model'))}**")
-    return line + f"\n\nStore: {escape_md(s.get('path', '?'))} ({(s.get('size_bytes') or 0) / 1e6:.2f} MB)"
+    line = (f"**{s['clips']}** clips · **{s['analyses']}** analyses · **{s['judgements']}** judgements "
+            f"({s['latest_judgements']} current) by **{s['annotators']}** annotators · "
+            f"{s['clips_with_audio']} clips with audio kept (consent) · "
+            f"people agreed with the model's emotion: **{percent(s['agree_with_model'])}**")
+    return line + f"\n\nStore: {escape_md(s['path'])} ({s['size_bytes'] / 1e6:.2f} MB)"
 
 
 def distribution_markdown(counts: dict, title: str = "Human emotion labels") -> str:
@@ -296,31 +239,31 @@ def distribution_markdown(counts: dict, title: str = "Human emotion labels") -> 
 
 
 def agreement_markdown(agreement: dict) -> str:
-    """Inter-annotator agreement (emotion, each descriptor) and the model's accuracy against people."""
+    """Inter-annotator agreement (emotion, each descriptor) and the model's accuracy against people
+    (``store.agreement()``)."""
     def coeffs(t: dict) -> str:
-        return (f"{t.get('n_items', 0)} | {_num(t.get('fleiss_kappa'), 3)} | "
-                f"{_num(t.get('krippendorff_alpha'), 3)} | {_num(t.get('cohen_kappa'), 3)}")
-    mvh = agreement.get("model_vs_human") or {}
-    lines = [f"**Model vs people** (label set {escape_md(agreement.get('label_set', '?'))}): accuracy "
-             f"**{_pct(mvh.get('accuracy'))}** over {mvh.get('n', 0)} judged clips", "",
+        return (f"{t['n_items']} | {_num(t['fleiss_kappa'], 3)} | {_num(t['krippendorff_alpha'], 3)} | "
+                f"{_num(t['cohen_kappa'], 3)}")
+    mvh = agreement["model_vs_human"]
+    lines = [f"**Model vs people** (label set {escape_md(agreement['label_set'])}): accuracy "
+             f"**{percent(mvh['accuracy'])}** over {mvh['n']} judged clips", "",
              "**Agreement between annotators** (clips judged by 2+ people)", "",
              "| what | clips | Fleiss κ | Krippendorff α | Cohen κ |", "|---|---|---|---|---|",
-             f"| emotion | {coeffs(agreement.get('emotion') or {})} |"]
-    for name, table in (agreement.get("descriptors") or {}).items():
+             f"| emotion | {coeffs(agreement['emotion'])} |"]
+    for name, table in agreement["descriptors"].items():
         lines.append(f"| {escape_md(name.replace('_', ' '))} | {coeffs(table)} |")
-    accuracy = agreement.get("descriptor_accuracy") or {}
-    if accuracy:
+    if agreement["descriptor_accuracy"]:
         lines += ["", "**Model descriptors as judged by people**", "",
                   "| descriptor | right | wrong | unsure | accuracy |", "|---|---|---|---|---|"]
-        for name, a in accuracy.items():
-            lines.append(f"| {escape_md(name.replace('_', ' '))} | {a.get('correct', 0)} | {a.get('wrong', 0)} | "
-                         f"{a.get('unsure', 0)} | {_pct(a.get('accuracy'))} |")
+        for name, a in agreement["descriptor_accuracy"].items():
+            lines.append(f"| {escape_md(name.replace('_', ' '))} | {a['correct']} | {a['wrong']} | {a['unsure']} | "
+                         f"{percent(a['accuracy'])} |")
     return "\n".join(lines)
 
 
 def confusion_rows(agreement: dict) -> list[dict]:
     """Model label (rows) x human label (columns) counts, for a dataframe."""
-    confusion = (agreement.get("model_vs_human") or {}).get("confusion") or {}
+    confusion = agreement["model_vs_human"]["confusion"]
     humans = sorted({h for row in confusion.values() for h in row})
     return [{"model \\ human": model, **{h: row.get(h, 0) for h in humans}} for model, row in confusion.items()]
 

@@ -41,6 +41,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def campaign_audio_dir(config: AppConfig) -> Path:
+    from emoexplain.store import data_dir
+    from emoexplain.store.campaigns.create import CAMPAIGNS_DIR
+    return (Path(config.data_dir) if config.data_dir else data_dir()).resolve() / CAMPAIGNS_DIR
+
+
 def launch_kwargs(config: AppConfig) -> dict:
     """What demo.launch() needs besides the demo (theme, css and head moved to launch() in Gradio 6)."""
     import gradio as gr
@@ -48,7 +54,8 @@ def launch_kwargs(config: AppConfig) -> dict:
     from emoexplain.app.style import CSS, SHORTCUTS_JS
     examples = Path(config.examples_dir) if config.examples_dir else EXAMPLES_DIR
     return dict(server_name=config.host, server_port=config.port, max_file_size=config.max_file_size,
-                allowed_paths=[str(examples.resolve())],  # example clips are served to the audio box
+                # example clips and campaign clips are served to the audio boxes (never the visitors' audio/)
+                allowed_paths=[str(examples.resolve()), str(campaign_audio_dir(config))],
                 theme=gr.themes.Soft(primary_hue="indigo"), css=CSS, head=SHORTCUTS_JS,
                 footer_links=["api", "gradio"], show_error=True)
 

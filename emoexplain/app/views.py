@@ -22,6 +22,7 @@ class Update:
     choices: Any = UNSET
     label: Any = UNSET
     visible: Any = UNSET
+    active: Any = UNSET    # gr.Timer: ticking or not
 
     def given(self) -> dict:
         return {k: v for k, v in vars(self).items() if v is not UNSET}

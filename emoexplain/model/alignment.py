@@ -1,11 +1,10 @@
-"""Word timings: CTC forced alignment of a transcript on the encoder's CTC posteriors (torchaudio), or, for
-encoders without a CTC head, the acoustic emphasis segments of the acoustic profile.
+"""Word timings: CTC forced alignment of a transcript on the encoder's CTC posteriors (torchaudio). Encoders
+without a CTC head give no timings (the measured emphasis segments stay in the acoustic profile, never words).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import warnings
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import torch
 
 from emoexplain.model.config import resolve_backbone
 from emoexplain.model.data import WordTiming
+from emoexplain.text import tokens
 
 BLANK, WORD_SEP = "<pad>", "|"
 
@@ -30,8 +30,7 @@ def ctc_vocab(encoder_id: str) -> dict[str, int]:
 def _words(transcript: str, vocab: dict[str, int]) -> list[tuple[str, list[int]]]:
     """(display word, CTC token ids) for every word that has at least one character in the vocabulary."""
     out = []
-    for raw in transcript.split():
-        word = re.sub(r"^[^\w']+|[^\w']+$", "", raw)
+    for word in tokens(transcript):
         ids = [vocab[c] for c in word.upper() if c in vocab]
         if ids:
             out.append((word, ids))
@@ -74,11 +73,3 @@ def ctc_word_timings(log_probs: torch.Tensor, transcript: str, vocab: dict[str, 
         timings.append(WordTiming(word, round(start, 3), round(end, 3), round(float(score), 4)))
     return tuple(timings)
 
-
-def segment_timings(emphasis: list[dict]) -> tuple[WordTiming, ...]:
-    """Fallback without a CTC head: the acoustic profile's emphasis segments as labelled spans (score 0)."""
-    out = []
-    for seg in emphasis or []:
-        start, end = float(seg["start_s"]), float(seg["end_s"])
-        out.append(WordTiming(seg.get("word") or f"{start:.2f}-{end:.2f} s", start, end, 0.0))
-    return tuple(out)

@@ -4,6 +4,9 @@
         --Linear-GELU-Linear-GELU--> (B, F, H) --> mu (B, F, Z), var = softplus(.) (B, F, Z)
     z = mu + sqrt(var) * eps when sampling (training this branch), else z = mu; KL(N(mu, var) || N(0, I)) per frame, averaged over
     real frames.
+
+``LayerSum`` is the same layer-weighted sum with no bottleneck after it: the branch of Table 2 system 4 (no
+feature disentanglement) and the input of the SSL baselines' heads (systems 1-3).
 """
 
 from __future__ import annotations
@@ -31,6 +34,25 @@ def gaussian_kl(mu: torch.Tensor, var: torch.Tensor, frame_mask: torch.Tensor) -
     return (per_frame * mask).sum() / mask.sum().clamp_min(1)
 
 
+def layer_weighted_sum(layer_logits: torch.Tensor, layers: torch.Tensor) -> torch.Tensor:
+    """softmax(layer_logits) (L,) . layers (B, L, F, D) -> (B, F, D)."""
+    weights = torch.softmax(layer_logits, dim=0).to(layers.dtype)
+    return torch.einsum("l,blfd->bfd", weights, layers)
+
+
+class LayerSum(nn.Module):
+    """layers (B, L, F, D) -> z = softmax-weighted sum (B, F, D); deterministic, KL 0 (nothing to compress)."""
+
+    def __init__(self, num_layers: int):
+        super().__init__()
+        self.layer_logits = nn.Parameter(torch.zeros(num_layers))  # uniform average at start
+
+    def forward(self, layers: torch.Tensor, frame_mask: torch.Tensor, extra=None, *,
+                sample: bool | None = None) -> BottleneckOutput:
+        x = layer_weighted_sum(self.layer_logits, layers).float()                     # (B, F, D)
+        return BottleneckOutput(x, x, torch.zeros_like(x), x.new_zeros(()))
+
+
 class Bottleneck(nn.Module):
     def __init__(self, num_layers: int, d_in: int, hidden: int, latent: int, extra_dim: int = 0):
         super().__init__()
@@ -48,8 +70,7 @@ class Bottleneck(nn.Module):
 
         ``sample``: draw z = mu + sigma * eps (None: when in training mode); the Explainer decides per stage.
         """
-        weights = torch.softmax(self.layer_logits, dim=0).to(layers.dtype)
-        x = torch.einsum("l,blfd->bfd", weights, layers).to(self.mu.weight.dtype)    # (B, F, D)
+        x = layer_weighted_sum(self.layer_logits, layers).to(self.mu.weight.dtype)   # (B, F, D)
         if self.extra_dim:
             x = torch.cat([x, extra.to(x.dtype)], dim=-1)                             # (B, F, D + E)
         h = self.mlp(x)                                                               # (B, F, H)

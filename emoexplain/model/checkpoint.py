@@ -17,6 +17,7 @@ Also here: what the app lists and shows about checkpoints (``discover_checkpoint
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from emoexplain.errors import CheckpointError, CheckpointMismatch
-from emoexplain.model.config import ModelConfig, resolve_backbone
+from emoexplain.model.config import ModelConfig, resolve_backbone, seeded
 from emoexplain.paths import DEFAULT_CHECKPOINT, ROOT
 
 if TYPE_CHECKING:
@@ -50,6 +51,21 @@ def default_device_dtype(device=None, dtype=None) -> tuple[str, torch.dtype]:
     return str(device), dtype
 
 
+@contextlib.contextmanager
+def _quiet_progress_bars():
+    """No "Loading weights: 100%|..." bar from transformers while we load (CLI output and logs stay readable);
+    the caller's setting comes back after."""
+    from transformers.utils import logging as hf_logging
+
+    was = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was:
+            hf_logging.enable_progress_bar()
+
+
 def build_explainer(config: ModelConfig, *, device=None, dtype=None):
     """A fresh Explainer: backbones from the config's ids, random branches/adapters, a fresh LoRA adapter.
 
@@ -62,10 +78,12 @@ def build_explainer(config: ModelConfig, *, device=None, dtype=None):
     auto = device == "auto"
     device, dtype = default_device_dtype(None if auto else device, dtype)
     try:
-        encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
-                                     attn_implementation=config.attn_implementation)
-        llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
-                                  device_map="auto" if auto else None)
+        # from_pretrained draws from the global RNG too (give the caller's back) and prints a progress bar
+        with seeded(config.seed), _quiet_progress_bars():
+            encoder = SpeechEncoder.load(resolve_backbone(config.encoder), device=device, dtype=dtype,
+                                         attn_implementation=config.attn_implementation)
+            llm, tokenizer = load_llm(resolve_backbone(config.llm), config, device=device, dtype=dtype,
+                                      device_map="auto" if auto else None)
     except OSError as exc:
         raise CheckpointError(f"Could not load the backbones {config.encoder!r} / {config.llm!r}: {exc}. "
                               "Check the ids or folders (gated hub models need `huggingface-cli login`).") from exc

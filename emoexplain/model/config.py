@@ -9,6 +9,7 @@ The three presets differ only here (same code path for tests, CPU demos and the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +33,9 @@ CAPTION_INSTRUCTION = ("Please caption the input audio according to content and 
 # The paper shows one instruction only (paper.md 11.5); the ASR stage needs its own so that the LLM can tell
 # the two tasks apart when they alternate.
 ASR_INSTRUCTION = "Please transcribe the speech content of the input audio."
+# Llama-3.x chat templates write "Today Date: <day of rendering>" into the system turn; the prompt must not
+# change with the calendar, so it is rendered with this date (the one Llama-3.1's template falls back to).
+PROMPT_DATE = "26 Jul 2024"
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,9 @@ class ModelConfig:
     bottleneck_hidden: int | None = None
     beta: float = 1e-2                       # best value of the paper's sweep (Table 3)
     use_prosody: bool = False                # beyond the paper: log-F0/voicing/energy into the descriptor branch
+    # False = Table 2 system 4 (no feature disentanglement): one layer-weighted sum straight into the content
+    # adapter, trained in every stage; no VIB, no KL, the descriptor slot stays zeros as in the ASR stage
+    disentangle: bool = True
     # adapters (paper.md 2.3, LLaMA-Omni): concatenate k frames (50 Hz -> 10 Hz), Linear-ReLU-Linear
     adapter_k: int = 5
     adapter_hidden: int = 2048
@@ -60,6 +67,7 @@ class ModelConfig:
     caption_instruction: str = CAPTION_INSTRUCTION
     asr_instruction: str = ASR_INSTRUCTION
     answer_prefix: str = "Emotion:"          # label scoring reads the label right after this slot
+    prompt_date: str = PROMPT_DATE           # "Today Date" of Llama-3.x chat templates, pinned (llm.prompt_ids)
     max_new_tokens: int = 96                 # a SpeechCraft caption is 40-70 Llama-3 tokens
     normalize_audio: bool = True             # zero-mean unit-variance per clip, as Wav2Vec2FeatureExtractor
     attn_implementation: str = "sdpa"        # encoder + LLM attention: sdpa | eager | flash_attention_2
@@ -73,6 +81,8 @@ class ModelConfig:
             raise ConfigError(f"beta must be >= 0, got {self.beta}.")
         if self.attn_implementation not in ATTENTION:
             raise ConfigError(f"attn_implementation={self.attn_implementation!r}; choose one of {ATTENTION}.")
+        if self.use_prosody and not self.disentangle:
+            raise ConfigError("use_prosody feeds the descriptor branch, which disentangle=false bypasses.")
         from emoexplain.labels import labels
         labels(self.label_set)  # raises UnknownLabel with the allowed names
 
@@ -81,10 +91,19 @@ class ModelConfig:
         """A named preset (``tiny`` | ``base`` | ``paper``), optionally with field overrides."""
         if name not in PRESETS:
             raise ConfigError(f"Unknown model preset {name!r}; choose one of {sorted(PRESETS)}.")
-        return dataclasses.replace(PRESETS[name], **overrides)
+        return PRESETS[name].replace(**overrides)
 
     def replace(self, **overrides) -> "ModelConfig":
+        ModelConfig.check_keys(overrides)
         return dataclasses.replace(self, **overrides)
+
+    @classmethod
+    def check_keys(cls, keys) -> None:
+        """ConfigError naming the unknown keys and listing the valid ones (e.g. a ``--model.key`` typo)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(keys) - known)
+        if unknown:
+            raise ConfigError(f"Unknown ModelConfig keys {unknown}; valid keys: {sorted(known)}.")
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
@@ -94,15 +113,26 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ConfigError(f"Unknown ModelConfig keys {unknown}; this emoexplain version knows {sorted(known)}.")
+        cls.check_keys(d)
         d = dict(d)
         for key in ("lora_targets", "lora_modules_to_save"):
             if key in d:
                 d[key] = tuple(d[key])
         return cls(**d)
+
+
+@contextlib.contextmanager
+def seeded(seed: int):
+    """Run a block on torch's global RNG seeded with ``seed``, then give the caller's RNG state back.
+
+    Module initialisers (nn.Linear, peft's LoRA) draw from the global generator only; this keeps every build
+    deterministic per ``ModelConfig.seed`` without reseeding the process on each load or checkpoint switch.
+    """
+    import torch
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def resolve_backbone(id_or_path: str) -> str:

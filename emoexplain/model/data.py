@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
+from emoexplain.explanation import WordTiming  # one timed-word type for the model and the result
+
 TASKS = ("asr", "caption")
 
 
@@ -41,17 +43,6 @@ class ModelLoss:
     llm_loss: torch.Tensor        # () mean token cross-entropy over the answer tokens
     kl_content: torch.Tensor      # () per-frame KL of the content branch (0 when it did not run)
     kl_descriptor: torch.Tensor   # () per-frame KL of the descriptor branch (0 in the ASR stage)
-
-
-@dataclass(frozen=True)
-class WordTiming:
-    word: str
-    start_s: float
-    end_s: float
-    score: float                  # mean CTC posterior of the word's frames (0..1); 0 for acoustic segments
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

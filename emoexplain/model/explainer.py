@@ -18,8 +18,8 @@ from torch import nn
 
 from emoexplain.errors import ConfigError
 from emoexplain.model.adapter import Adapter
-from emoexplain.model.bottleneck import Bottleneck
-from emoexplain.model.config import ASR, EVAL, SER_SED_ASR, STAGE_BRANCHES, STAGES, ModelConfig
+from emoexplain.model.bottleneck import Bottleneck, LayerSum
+from emoexplain.model.config import ASR, EVAL, SER_SED_ASR, STAGE_BRANCHES, STAGES, ModelConfig, seeded
 from emoexplain.model.data import TASKS, ModelLoss, ModelOutput, SpeechBatch, TrainExample
 from emoexplain.model.encoder import EncoderOutput, SpeechEncoder, normalize
 from emoexplain.model.llm import prompt_ids, stop_token_ids
@@ -44,18 +44,23 @@ class Explainer(nn.Module):
         from emoexplain.labels import labels
         self.config = config
         self.encoder, self.llm, self.tokenizer = encoder, llm, tokenizer
-        torch.manual_seed(config.seed)
         d, hid = encoder.hidden_size, config.bottleneck_hidden or encoder.hidden_size
         llm_hidden = llm.get_input_embeddings().weight.shape[1]
         extra = N_FEATURES if config.use_prosody else 0
-        self.content_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim)
-        self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
-        self.content_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
-        self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden, config.adapter_k)
+        # disentangle=False (Table 2 system 4): the layer sum goes straight to the content adapter
+        content_in = config.latent_dim if config.disentangle else d
+        with seeded(config.seed):
+            self.content_branch = (Bottleneck(encoder.num_layers, d, hid, config.latent_dim) if config.disentangle
+                                   else LayerSum(encoder.num_layers))
+            self.descriptor_branch = Bottleneck(encoder.num_layers, d, hid, config.latent_dim, extra_dim=extra)
+            self.content_adapter = Adapter(content_in, config.adapter_hidden, llm_hidden, config.adapter_k)
+            self.descriptor_adapter = Adapter(config.latent_dim, config.adapter_hidden, llm_hidden,
+                                              config.adapter_k)
         self.name, self.version, self.card_markdown = f"emoexplain-{config.name}", "untrained", ""
         self.label_set, self.labels = config.label_set, labels(config.label_set)
-        self._prompts = {"caption": prompt_ids(tokenizer, config.system_prompt, config.caption_instruction),
-                         "asr": prompt_ids(tokenizer, config.system_prompt, config.asr_instruction)}
+        self._prompts = {task: prompt_ids(tokenizer, config.system_prompt, instruction, date=config.prompt_date)
+                         for task, instruction in (("caption", config.caption_instruction),
+                                                   ("asr", config.asr_instruction))}
         self._answer_ids = self._ids(config.answer_prefix)
         self._label_ids = [self._label_continuation(label) for label in self.labels]
         self._stop_ids = stop_token_ids(llm, tokenizer)
@@ -65,7 +70,7 @@ class Explainer(nn.Module):
     # --- plumbing ---------------------------------------------------------------------------------------------
     @property
     def device(self) -> torch.device:
-        return self.content_branch.mu.weight.device
+        return self.content_branch.layer_logits.device  # Bottleneck and LayerSum both have it
 
     def speech_modules(self) -> dict[str, nn.Module]:
         """The trainable speech-side modules by name (what checkpoints store besides LoRA)."""
@@ -96,12 +101,18 @@ class Explainer(nn.Module):
         """
         if stage not in STAGES:
             raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
-        params = [p for branch in STAGE_BRANCHES[stage]
+        params = [p for branch in self._branches(stage)
                   for module in (getattr(self, f"{branch}_branch"), getattr(self, f"{branch}_adapter"))
                   for p in module.parameters()]
         if stage != EVAL:
             params += [p for name, p in self.llm.named_parameters() if "lora_" in name or "modules_to_save" in name]
         return params
+
+    def _branches(self, stage: str) -> tuple[str, ...]:
+        """The branches ``stage`` trains; without disentanglement one speech path serves every stage."""
+        if not self.config.disentangle:
+            return ("content",) if STAGE_BRANCHES[stage] else ()
+        return STAGE_BRANCHES[stage]
 
     def unfreeze(self, stages=(ASR, SER_SED_ASR)) -> list[nn.Parameter]:
         """requires_grad on exactly the union of what ``stages`` train (all else frozen), training mode on;
@@ -180,12 +191,12 @@ class Explainer(nn.Module):
         if self.config.normalize_audio:
             samples = normalize(samples, sample_mask)
         enc = self.encoder(samples, sample_mask)                                   # layers (B, L, F, D)
-        trains = STAGE_BRANCHES[stage]
-        with torch.no_grad() if stage == SER_SED_ASR else contextlib.nullcontext():
+        trains = self._branches(stage)
+        with torch.no_grad() if stage == SER_SED_ASR and self.config.disentangle else contextlib.nullcontext():
             con = self.content_branch(enc.layers, enc.frame_mask, sample=self.training and "content" in trains)
             content, token_mask = self.content_adapter(con.z, enc.frame_mask)      # z (B, F, Z) -> (B, T, H)
         zero = torch.zeros((), device=self.device)
-        if stage == ASR:  # paper 3.5: descriptor tokens set to zero, its branch does not run
+        if stage == ASR or not self.config.disentangle:  # paper 3.5: descriptor tokens zero, branch idle
             return SpeechTokens(content, torch.zeros_like(content), token_mask, con.kl, zero, enc)
         if prosody is None and self.config.use_prosody:
             raise ConfigError("This model uses prosody input: build batches with Explainer.collate "
@@ -339,10 +350,11 @@ class Explainer(nn.Module):
 
     @torch.no_grad()
     def predict(self, samples: np.ndarray, *, generate: bool = True, num_beams: int = 1,
-                max_new_tokens: int | None = None, track=None) -> ModelOutput:
+                max_new_tokens: int | None = None, min_new_tokens: int = 0, track=None) -> ModelOutput:
         """Label probabilities by scoring; with ``generate`` also the caption (its emotion slot is the argmax
         label, so caption and probability bars agree), the parsed transcript/descriptors and word timings.
-        track: the clip's ``acoustics.frame_track`` if the caller has it (the prosody input reuses it)."""
+        track: the clip's ``acoustics.frame_track`` if the caller has it (the prosody input reuses it).
+        min_new_tokens: a fixed caption length for benchmarks (see ``generate``)."""
         from emoexplain.captions import parse_caption
         start = time.perf_counter()
         with _eval_mode(self):
@@ -355,8 +367,8 @@ class Explainer(nn.Module):
             descriptors, emphasis, words = {}, (), ()
             if generate:
                 forced = [self._answer_ids + self._label_ids[best]]
-                caption = self.generate(speech, forced=forced, num_beams=num_beams,
-                                        max_new_tokens=max_new_tokens, past_key_values=prefix)[0]
+                caption = self.generate(speech, forced=forced, num_beams=num_beams, max_new_tokens=max_new_tokens,
+                                        min_new_tokens=min_new_tokens, past_key_values=prefix)[0]
                 parsed = parse_caption(caption)
                 transcript, descriptors, emphasis = parsed.transcript, parsed.descriptors, parsed.emphasis
                 words = self.word_timings(speech, transcript, len(samples))
@@ -432,13 +444,14 @@ class Explainer(nn.Module):
         """CTC forced alignment of ``transcript`` when the encoder has a CTC head, else ()."""
         if not transcript or speech.encoder.ctc_logits is None:
             return ()
+        from emoexplain.audio import SAMPLE_RATE
         from emoexplain.model.alignment import ctc_vocab, ctc_word_timings
         if self._ctc_vocab is None:
             self._ctc_vocab = ctc_vocab(self.config.encoder)
         n_frames = int(speech.encoder.frame_mask[0].sum())
         log_probs = torch.log_softmax(speech.encoder.ctc_logits[0, :n_frames].float(), -1)
         return ctc_word_timings(log_probs, transcript, self._ctc_vocab,
-                                self.encoder.samples_per_frame / 16000, n_samples / 16000)
+                                self.encoder.samples_per_frame / SAMPLE_RATE, n_samples / SAMPLE_RATE)
 
 
 class _eval_mode:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import torch
 
+from emoexplain.model.config import PROMPT_DATE, seeded
+
 CONTENT_MARK, DESCRIPTOR_MARK = "<speech_content_slot>", "<speech_descriptor_slot>"
 
 
@@ -44,23 +46,29 @@ def load_llm(id_or_path: str, config, *, device=None, dtype=None, device_map=Non
 
 
 def add_lora(model, config):
-    """Wrap a causal LM with a fresh LoRA adapter (seeded: same config, same adapter)."""
+    """Wrap a causal LM with a fresh LoRA adapter (seeded locally: same config, same adapter)."""
     from peft import LoraConfig, get_peft_model
 
-    torch.manual_seed(config.seed)
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules=list(config.lora_targets),
                       modules_to_save=list(config.lora_modules_to_save) or None, task_type="CAUSAL_LM")
-    with warnings.catch_warnings():  # transformers 5 deprecation inside peft (platform.md)
+    with warnings.catch_warnings(), seeded(config.seed):  # + a transformers 5 deprecation inside peft
         warnings.simplefilter("ignore", FutureWarning)
         return get_peft_model(model, lora)
 
 
-def prompt_ids(tokenizer, system: str, instruction: str) -> PromptIds:
-    """Token ids of the three text pieces around the two speech slots."""
+def prompt_ids(tokenizer, system: str, instruction: str, *, date: str = PROMPT_DATE) -> PromptIds:
+    """Token ids of the three text pieces around the two speech slots.
+
+    Llama-3.x templates write "Today Date: <the day it is rendered>" into the system turn, so the prompt (and
+    what a checkpoint was trained on) would change every day: the template is rendered with ``date`` instead,
+    both through its ``date_string`` variable and by shadowing its ``strftime_now`` clock.
+    """
     messages = [{"role": "system", "content": system},
                 {"role": "user", "content": f"{CONTENT_MARK}\n{DESCRIPTOR_MARK}\n{instruction}"}]
-    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True,
+                                         chat_template=_fixed_clock(tokenizer.chat_template, date),
+                                         date_string=date)
     pre, rest = text.split(CONTENT_MARK)
     mid, post = rest.split(DESCRIPTOR_MARK)
     ids = [tuple(tokenizer(part, add_special_tokens=False)["input_ids"]) for part in (pre, mid, post)]
@@ -68,6 +76,14 @@ def prompt_ids(tokenizer, system: str, instruction: str) -> PromptIds:
     if bos is not None and (not ids[0] or ids[0][0] != bos) and tokenizer.bos_token not in text:
         ids[0] = (bos,) + ids[0]  # templates that leave the BOS to the tokenizer (e.g. Zephyr/TinyLlama)
     return PromptIds(*ids)
+
+
+def _fixed_clock(template: str | None, date: str) -> str | None:
+    """The template with a ``strftime_now`` macro that always returns ``date`` (a template-level name shadows
+    the renderer's global clock; keyword arguments cannot, transformers passes only plain data to templates)."""
+    if not template or "strftime_now" not in template:
+        return template
+    return "{%- macro strftime_now(format) -%}" + date + "{%- endmacro -%}" + template
 
 
 def stop_token_ids(model, tokenizer) -> list[int]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from emoexplain.audio import SAMPLE_RATE
+
 N_FEATURES = 3                    # log-F0, voicing, energy
 RECEPTIVE_FIELD = 400             # samples one HuBERT frame sees (25 ms at 16 kHz)
 
 
 def prosody_features(samples: np.ndarray, n_frames: int, *, samples_per_frame: int = 320,
-                     sample_rate: int = 16000, track=None) -> np.ndarray:
+                     sample_rate: int = SAMPLE_RATE, track=None) -> np.ndarray:
     """samples (S,) float32 @16 kHz -> (n_frames, 3) float32: [log(F0 / 100 Hz) or 0, voiced 0..1, dBFS / 20].
 
     track: the clip's ``acoustics.frame_track`` when the caller already has it (not computed again).

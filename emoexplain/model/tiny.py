@@ -2,8 +2,9 @@
 
     python -m emoexplain.model.tiny assets/tiny_backbones
 
-writes ``hubert/`` (a random HubertForCTC with a character CTC vocabulary) and ``llm/`` (a random LLaMA causal
-LM with a byte-level BPE tokenizer trained in memory on caption-like text and a Llama-3-style chat template).
+writes ``hubert/`` (a random HubertForCTC with a character CTC vocabulary), ``llm/`` (a random LLaMA causal
+LM with a byte-level BPE tokenizer trained in memory on caption-like text and a Llama-3-style chat template),
+and ``wavlm/`` + ``wav2vec2/`` (random WavLM / wav2vec2 encoders for the SSL baselines' tiny presets).
 The ``tiny`` preset loads them with ``from_pretrained`` on the folder: the same code path as the hub ids of the
 ``base`` and ``paper`` presets.
 """
@@ -86,32 +87,48 @@ def build_tokenizer(vocab_size: int = 1024):
 
 
 def build_llm(vocab_size: int):
-    import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    torch.manual_seed(0)
+    from emoexplain.model.config import seeded
     config = LlamaConfig(vocab_size=vocab_size, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
                          tie_word_embeddings=False, bos_token_id=0, eos_token_id=4, pad_token_id=5)
-    return LlamaForCausalLM(config)
+    with seeded(0):
+        return LlamaForCausalLM(config)
 
 
 def build_hubert():
-    import torch
     from transformers import HubertConfig, HubertForCTC
 
-    torch.manual_seed(0)
+    from emoexplain.model.config import seeded
     # Layer-norm feature extractor + stable layer norm, as in hubert-large-ls960-ft (so it takes attention masks).
     config = HubertConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
                           conv_dim=(32,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
                           feat_extract_norm="layer", do_stable_layer_norm=True, vocab_size=len(CTC_VOCAB),
                           pad_token_id=0, ctc_loss_reduction="mean")
-    return HubertForCTC(config)
+    with seeded(0):
+        return HubertForCTC(config)
+
+
+def build_ssl_encoder(kind: str):
+    """A random WavLM or wav2vec2 encoder as small as the tiny HuBERT's front end allows (stable layer norm)."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model, WavLMConfig, WavLMModel
+
+    torch.manual_seed(0)
+    sizes = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                 conv_dim=(16,) * 7, num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4,
+                 feat_extract_norm="layer", do_stable_layer_norm=True, vocab_size=len(CTC_VOCAB))
+    if kind == "wavlm":
+        return WavLMModel(WavLMConfig(num_buckets=32, max_bucket_distance=80, **sizes))
+    return Wav2Vec2Model(Wav2Vec2Config(**sizes))
 
 
 def write(out_dir: str | Path) -> Path:
-    """Write ``hubert/`` and ``llm/`` under ``out_dir`` and return it."""
+    """Write ``hubert/``, ``llm/``, ``wavlm/`` and ``wav2vec2/`` under ``out_dir`` and return it."""
     out = Path(out_dir)
+    for kind in ("wavlm", "wav2vec2"):
+        build_ssl_encoder(kind).save_pretrained(out / kind)
     hubert = build_hubert()
     hubert.save_pretrained(out / "hubert")
     (out / "hubert" / "vocab.json").write_text(json.dumps({c: i for i, c in enumerate(CTC_VOCAB)}, indent=0))
@@ -130,16 +147,3 @@ if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit("usage: python -m emoexplain.model.tiny OUT_DIR")
     print(f"wrote tiny backbones to {write(sys.argv[1])}")
-
-
-def overfit(explainer, examples, *, steps: int, lr: float = 1e-2, stage: str = "joint"):
-    """A few AdamW steps on one fixed batch (tests and smoke checks: proves the model can learn); ends in eval."""
-    import torch
-
-    batch = explainer.collate(list(examples), stage=stage)
-    optim = torch.optim.AdamW(explainer.unfreeze([stage]), lr=lr)
-    for _ in range(steps):
-        optim.zero_grad()
-        explainer(batch, stage=stage).loss.backward()
-        optim.step()
-    return explainer.freeze()

@@ -3,7 +3,7 @@
     from emoexplain.store import open_store, record_analysis, record_judgement, training_examples
     store = open_store()                                  # data_dir()/emoexplain.db, migrations applied
     aid = record_analysis(store, explanation.to_dict(), audio_sha256=clip.sha256, duration_s=clip.duration_s,
-                          sample_rate=16000, source="upload")
+                          sample_rate=clip.original_sample_rate, source="upload")
     record_judgement(store, aid, annotator="ada", emotion="agree",
                      descriptor_verdicts={"pitch": {"verdict": "wrong", "value": "high"}})
     rows = training_examples(store, min_agreement=0.5)   # manifest rows for train/

@@ -1,5 +1,5 @@
-"""``python -m emoexplain.store stats|agreement|export|backup|restore|delete-clip|delete-annotator DB ...``
-and ``python -m emoexplain.store campaign ...`` (emoexplain/store/campaigns/cli.py).
+"""``emoexplain store`` (or ``python -m emoexplain.store``) ``stats|agreement|export|backup|restore|delete-clip|delete-annotator DB ...``
+and ``emoexplain store campaign ...`` (emoexplain/store/campaigns/cli.py).
 
 A thin client of the library: every command prints JSON (or writes a file); any error exits with
 status 2 and one line on stderr.
@@ -70,7 +70,7 @@ def _delete_annotator(args):
 
 def build_parser() -> argparse.ArgumentParser:
     from emoexplain.store.queries import EXPORT_FORMATS
-    parser = argparse.ArgumentParser(prog="python -m emoexplain.store", description="The emoexplain annotation store.")
+    parser = argparse.ArgumentParser(prog="emoexplain store", description="The emoexplain annotation store.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def command(name, fn, help):

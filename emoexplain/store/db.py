@@ -553,6 +553,7 @@ _M003_TABLES = [
         clip_sha256 TEXT REFERENCES clips(sha256) ON DELETE CASCADE,
         analysis_id INTEGER REFERENCES analyses(id) ON DELETE CASCADE,
         gold_emotion TEXT,                                   -- the known answer of a gold clip
+        transcript TEXT,                                     -- the known words (manifest), else NULL
         entropy REAL, margin REAL, descriptor_disagreement REAL,
         priority REAL,                                       -- queue order, highest first
         n_judged INTEGER NOT NULL DEFAULT 0,                 -- maintained by the triggers below

@@ -24,7 +24,6 @@ VERDICTS = ("correct", "wrong", "unsure")
 VERDICT_ALIASES = {"right": "correct"}   # what the app's form says for "correct"
 EMOTION_AGREE, EMOTION_UNSURE = "agree", "unsure"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_SEGMENT = re.compile(r"^\s*\d+(\.\d+)?\s*-\s*\d+(\.\d+)?\s*s?\s*$")  # "1.20-1.55 s"
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,7}$")       # what a kept audio file's name may end with
 TOKEN_MIN_CHARS, TOKEN_MAX_CHARS = 16, 200    # analysis tokens (the app makes 43-character random ones)
 
@@ -88,7 +87,7 @@ def record_analysis(store: Store, explanation: dict, *, audio_sha256: str, durat
     label = normalize(label, label_set)  # UnknownLabel if the model's label is not in its own set
     descriptors = explanation.get("descriptors") or {}
     model_words = dict(descriptors.get("model") or {}) if isinstance(descriptors, dict) else {}
-    emphasis = _emphasis_words(model_words.pop("emphasis", None) or explanation.get("emphasis") or [])
+    emphasis = _emphasis_words(model_words.pop("emphasis", None) or _stressed_words(descriptors))
     acoustics = dict(explanation.get("acoustics") or {})
     acoustics.pop("frames", None)
     rest = {k: v for k, v in explanation.items() if k not in {"emotion", "acoustics", "descriptors", "transcript",
@@ -139,6 +138,14 @@ def _number(value, name, error, *, minimum=None, maximum=None) -> float:
     return float(value)
 
 
+def _stressed_words(descriptors) -> list[str]:
+    """The model's emphasised words of an Explanation dict: ``descriptors.emphasis`` [{word, start_s, end_s}]."""
+    stressed = descriptors.get("emphasis") if isinstance(descriptors, dict) else None
+    if not isinstance(stressed, list):
+        return []
+    return [w.get("word") if isinstance(w, dict) else w for w in stressed]
+
+
 def whole_number(value, name: str, *, minimum=None, maximum=None, error=InvalidJudgement) -> int:
     """``value`` as an int when it is a whole number (4 or 4.0) in range; 3.7, "4", True and NaN are refused."""
     whole = not isinstance(value, bool) and isinstance(value, numbers.Real) and value == value and \
@@ -170,17 +177,11 @@ def _token(value, name: str, error=InvalidJudgement) -> str:
 
 
 def _emphasis_words(value) -> list[str]:
-    """Emphasis as a list: lists are kept; a string is split on commas, or on spaces unless it is a
-    time segment ("1.20-1.55 s")."""
+    """Emphasis as a list of words: lists are kept; a string is split on commas (or semicolons), else on spaces."""
     if value is None:
         return []
     if isinstance(value, str):
-        if "," in value or ";" in value:
-            parts = re.split(r"[,;]", value)
-        elif _SEGMENT.match(value):
-            parts = [value]
-        else:
-            parts = value.split()
+        parts = re.split(r"[,;]", value) if ("," in value or ";" in value) else value.split()
         return [p.strip() for p in parts if p.strip()]
     if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
         return [v.strip() for v in value if v.strip()]

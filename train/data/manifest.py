@@ -22,13 +22,13 @@ Builders may add a ``meta`` dict; readers ignore keys they do not know.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 from pathlib import Path
 
 import numpy as np
 
+from emoexplain.audio import SAMPLE_RATE
 from emoexplain.errors import EmoExplainError
 
 REQUIRED = ("audio", "transcript", "emotion", "label_set", "split", "source")
@@ -81,11 +81,6 @@ def read_manifest(path: str | Path, *, split: str | None = None, exclude_split: 
     return rows
 
 
-def sha256_of(samples: np.ndarray) -> str:
-    """The contract's audio hash: sha256 of float32 little-endian 16 kHz samples."""
-    return hashlib.sha256(np.ascontiguousarray(samples, dtype="<f4").tobytes()).hexdigest()
-
-
 def load_samples(row: dict, max_seconds: float = 30.0) -> np.ndarray:
     """The row's audio as float32 16 kHz mono (emoexplain.audio.load_audio)."""
     from emoexplain.audio import load_audio
@@ -96,36 +91,47 @@ def fill_descriptors(row: dict, samples: np.ndarray | None = None) -> dict:
     """Fill descriptor words the corpus lacks from the acoustic engine, marked ``"automatic"``.
 
     Words the row already has (human or corpus) are kept. The measured numbers that augmentation needs to
-    re-bin descriptors (pitch Hz, syllables per second, energy dB) are kept in ``row["meta"]["measured"]``.
+    re-bin descriptors are kept in ``row["meta"]["measured"]``, keyed by the bins' measure names
+(``{"pitch.median_hz", "rate.syllables_per_s", "energy.mean_db"}``): the numbers describe() binned.
     """
     from emoexplain.acoustics import analyze
-    from emoexplain.descriptors import describe
+    from emoexplain.descriptors import describe, known_gender, measure
+    from train.augment import REBINNED
 
     if samples is None:
         samples = load_samples(row)
-    profile = analyze((samples, 16000))
+    profile = analyze((samples, SAMPLE_RATE))
     row = {**row, "descriptors": dict(row.get("descriptors") or {}),
            "descriptor_source": dict(row.get("descriptor_source") or {}), "meta": dict(row.get("meta") or {})}
-    gender = row.get("gender") if row.get("gender") in ("male", "female") else None
+    gender = known_gender(row.get("gender"))
     for d in describe(profile, gender=gender):
         if d.name == "emphasis" or d.name in row["descriptors"]:
             continue
         row["descriptors"][d.name] = d.value
         row["descriptor_source"][d.name] = "automatic"
     p = profile.to_dict()
-    row["meta"]["measured"] = {"pitch_hz": p["pitch"].get("mean_hz"),
-                               "syllables_per_s": p["rate"].get("syllables_per_s"),
-                               "energy_db": p["energy"].get("mean_db")}
+    keys = [measure(name) for name in REBINNED]      # e.g. "pitch.median_hz": what describe() binned
+    row["meta"]["measured"] = {key: p[key.split(".")[0]][key.split(".")[1]] for key in keys}
     return row
 
 
-def compose_caption(row: dict, targets=("trans", "des", "emo"), rng: random.Random | None = None) -> str:
-    """The SER-SED target: the corpus caption when it has one (and all targets are wanted), else one rendered
-    from the fields with a random SpeechCraft-like template (emoexplain.captions)."""
+def compose_caption(row: dict, targets=("trans", "des", "emo"), rng: random.Random | None = None,
+                    source: str = "auto") -> str:
+    """The SER-SED target, from ``source``:
+
+    - ``template``: rendered from the row's fields with a random SpeechCraft-like template (emoexplain.captions),
+      whatever the targets: one source for every row of an ablation (Table 3);
+    - ``corpus``: the corpus' own caption (all three targets only: a corpus caption cannot drop a part);
+    - ``auto``: the corpus caption when the row has one and all targets are wanted, else a template.
+    """
     from emoexplain.captions import CaptionFields, render_caption
 
     targets = tuple(targets)
-    if row.get("caption") and set(targets) == {"trans", "des", "emo"}:
+    full = set(targets) == {"trans", "des", "emo"}
+    if source == "corpus" and not (row.get("caption") and full):
+        raise ManifestError(f"caption_source 'corpus' needs a corpus caption and all three targets "
+                            f"(row {row.get('audio')}, targets {list(targets)}); use 'template'.")
+    if source != "template" and row.get("caption") and full:
         caption = row["caption"]
         return caption if caption.lower().startswith("emotion:") else f"Emotion: {row['emotion'] or 'neutral'}. {caption}"
     fields = CaptionFields(emotion=row.get("emotion"),

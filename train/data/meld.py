@@ -19,6 +19,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from emoexplain.audio import SAMPLE_RATE
 from emoexplain.labels import labels
 from train.data.manifest import ManifestError
 
@@ -76,6 +77,6 @@ def extract_audio(video: Path, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.wav")
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(video), "-vn", "-ac", "1",
-                    "-ar", "16000", "-c:a", "pcm_s16le", str(tmp)], check=True)
+                    "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le", str(tmp)], check=True)
     tmp.replace(out)
     return out

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emoexplain.audio import SAMPLE_RATE
 from emoexplain.errors import EmoExplainError
 
 EMOTIONS = ("neutral", "happy", "angry", "sad")
@@ -130,7 +131,7 @@ def synthesize(text: str, voice: str, params: dict, emphasis: str | None, path: 
     espeak = subprocess.run(["espeak-ng", "-m", "-v", voice, "-p", str(params["pitch"]), "-s", str(params["rate"]),
                              "-a", str(params["amplitude"]), "--stdout", ssml(text, params, emphasis)],
                             check=True, capture_output=True)
-    subprocess.run(["sox", "-V1", "-t", "wav", "-", "-r", "16000", "-c", "1", "-b", "16", str(path),
+    subprocess.run(["sox", "-V1", "-t", "wav", "-", "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(path),
                     *map(str, effects), "vol", "0.5"], input=espeak.stdout, check=True, capture_output=True)
 
 
@@ -219,14 +220,16 @@ def _bar(it, total, progress):
 def _make_row(args) -> dict:
     import soundfile as sf
 
-    from train.data.manifest import fill_descriptors, sha256_of
+    from emoexplain.audio import samples_sha256
+
+    from train.data.manifest import fill_descriptors
 
     job, measure = args
     path = Path(job["path"])
     if not path.exists():
         synthesize(job["text"], f"{job['lang']}+{job['variant']}", job["params"], job["emphasis"], path)
     samples, sr = sf.read(str(path), dtype="float32")
-    row = {"audio": str(path), "audio_sha256": sha256_of(samples), "duration_s": round(len(samples) / sr, 3),
+    row = {"audio": str(path), "audio_sha256": samples_sha256(samples), "duration_s": round(len(samples) / sr, 3),
            "transcript": job["text"], "emotion": job["emotion"], "label_set": LABEL_SET, "descriptors": {},
            "descriptor_source": {}, "emphasis": [job["emphasis"]] if job["emphasis"] else [], "caption": None,
            "speaker": f"{job['lang']}+{job['variant']}", "gender": VARIANTS[job["variant"]],

@@ -1,61 +1,66 @@
-"""Metrics of the paper and the issue, in plain numpy, each checked against hand-computed cases in tests.
+"""Metrics of the paper and the issue; scikit-learn and jiwer compute them, tests check hand-computed cases.
 
-- SER: UA (unweighted accuracy = balanced accuracy = mean per-class recall, the paper's metric), WA (plain
-  accuracy), macro and weighted F1, the confusion matrix (JSON + PNG).
+- SER: UA (unweighted accuracy = balanced accuracy = mean recall over the classes present in the references,
+  the paper's metric; EmoBox uses sklearn's balanced_accuracy_score too), WA (plain accuracy), macro-F1 over
+  the model's label set, weighted F1, per-class scores and the confusion matrix (JSON + PNG).
 - ASR: WER (corpus level: total word edits / total reference words, after lower-casing and dropping
-  punctuation).
+  punctuation), via jiwer.
 - SED: descriptor accuracy per attribute (pitch, volume, speed, ...) against reference or measured words.
-- Captions: BLEU-4 (corpus level, Papineni et al. 2002, uniform weights, brevity penalty) and ROUGE-L (mean
-  sentence-level LCS F-measure with beta = 1.2 as in the coco-caption toolkit that SECap/AlignCap use).
+- Captions: the COCO caption metrics (BLEU-1..4, METEOR, ROUGE-L, CIDEr, SPICE) live in captions.py.
 """
 
 from __future__ import annotations
 
 import json
-import math
-import re
+import warnings
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
+from emoexplain.text import normalize_words  # the one word normaliser (app, pipeline, alignment)
+
 
 # --- classification ------------------------------------------------------------------------------------
 def confusion_matrix(refs, hyps, labels) -> np.ndarray:
-    """(n_labels, n_labels) counts; row = reference, column = hypothesis. Unknown hypotheses count nowhere."""
-    index = {label: i for i, label in enumerate(labels)}
-    cm = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for r, h in zip(refs, hyps, strict=True):
-        if r in index and h in index:  # a hypothesis outside the label set is wrong but has no column
-            cm[index[r], index[h]] += 1
-    return cm
+    """(n_labels, n_labels) counts; row = reference, column = hypothesis. Pairs outside ``labels`` count nowhere."""
+    from sklearn.metrics import confusion_matrix as sk_confusion
+
+    return sk_confusion(list(refs), list(hyps), labels=list(labels))
 
 
 def classification_metrics(refs, hyps, labels) -> dict:
-    """UA, WA, macro-F1, weighted-F1 and per-class recall/precision/F1 over ``labels``."""
-    refs, hyps = list(refs), list(hyps)
-    labels = list(labels)
+    """UA, WA, macro-F1, weighted-F1 and per-class recall/precision/F1 over the model's ``labels``.
+
+    Macro-F1 averages over every label of the set that occurs as a reference or as a prediction: a label the
+    model predicts but the corpus lacks (a 7-label model on IEMOCAP-4) counts with F1 = 0; a label that is
+    neither has F1 = 0/0 and is left out (scikit-learn's ``zero_division=nan``). ``macro_f1_labels`` names them.
+    """
+    from sklearn import metrics as sk
+
+    refs, hyps, labels = list(refs), list(hyps), list(labels)
     if not refs:
         raise ValueError("no examples to score")
-    cm = confusion_matrix(refs, hyps, labels)
-    support = np.array([sum(r == label for r in refs) for label in labels])
-    predicted = cm.sum(axis=0)
-    tp = np.diag(cm)
-    recall = np.divide(tp, support, out=np.zeros(len(labels)), where=support > 0)
-    precision = np.divide(tp, predicted, out=np.zeros(len(labels)), where=predicted > 0)
-    denom = precision + recall
-    f1 = np.divide(2 * precision * recall, denom, out=np.zeros(len(labels)), where=denom > 0)
-    present = support > 0
+    outside = sorted({r for r in refs if r not in labels})
+    if outside:
+        raise ValueError(f"references {outside} are not in the label set {labels}")
+    with warnings.catch_warnings():  # "y_pred contains classes not in y_true": such classes have no recall
+        warnings.simplefilter("ignore", UserWarning)
+        ua = sk.balanced_accuracy_score(refs, hyps)
+    precision, recall, f1, support = sk.precision_recall_fscore_support(refs, hyps, labels=labels,
+                                                                        zero_division=0.0)
+    seen = [label for label in labels if label in set(refs) | set(hyps)]
     return {
-        "ua": float(recall[present].mean()),
-        "wa": float(sum(r == h for r, h in zip(refs, hyps)) / len(refs)),
-        "macro_f1": float(f1[present].mean()),
-        "weighted_f1": float((f1 * support).sum() / support.sum()),
+        "ua": float(ua),
+        "wa": float(sk.accuracy_score(refs, hyps)),
+        "macro_f1": float(sk.f1_score(refs, hyps, labels=labels, average="macro", zero_division=np.nan)),
+        "macro_f1_labels": seen,
+        "weighted_f1": float(sk.f1_score(refs, hyps, labels=labels, average="weighted", zero_division=0.0)),
         "n": len(refs),
         "labels": labels,
         "per_class": {label: {"recall": float(recall[i]), "precision": float(precision[i]), "f1": float(f1[i]),
                               "support": int(support[i])} for i, label in enumerate(labels)},
-        "confusion": cm.tolist(),
+        "confusion": confusion_matrix(refs, hyps, labels).tolist(),
     }
 
 
@@ -91,34 +96,19 @@ def save_confusion(cm, labels, folder: str | Path, stem: str = "confusion") -> t
 
 
 # --- ASR ----------------------------------------------------------------------------------------------
-def normalize_words(text: str | None) -> list[str]:
-    """Lower-case, drop punctuation except in-word apostrophes, split on whitespace."""
-    text = (text or "").lower()
-    text = re.sub(r"[^\w\s']", " ", text)
-    return [w.strip("'") for w in text.split() if w.strip("'")]
-
-
-def edit_distance(ref: list, hyp: list) -> int:
-    """Levenshtein distance between two token lists (substitutions, insertions, deletions cost 1)."""
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1]
 
 
 def wer(refs, hyps) -> float:
-    """Corpus WER: sum of word edit distances / sum of reference lengths."""
-    edits = words = 0
-    for r, h in zip(refs, hyps, strict=True):
-        rw, hw = normalize_words(r), normalize_words(h)
-        edits += edit_distance(rw, hw)
-        words += len(rw)
-    if words == 0:
+    """Corpus WER (jiwer): sum of word edits / sum of reference words, after ``normalize_words``."""
+    import jiwer
+
+    refs, hyps = list(refs), list(hyps)
+    if len(refs) != len(hyps):
+        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+    ref_text = [" ".join(normalize_words(r)) for r in refs]
+    if not any(ref_text):
         raise ValueError("references hold no words")
-    return edits / words
+    return float(jiwer.wer(ref_text, [" ".join(normalize_words(h)) for h in hyps]))
 
 
 # --- descriptors -------------------------------------------------------------------------------------
@@ -140,74 +130,3 @@ def descriptor_accuracy(refs: list[dict], hyps: list[dict]) -> dict:
     if out:
         out["mean"] = float(np.mean([v["accuracy"] for v in out.values()]))
     return out
-
-
-# --- captions ------------------------------------------------------------------------------------------
-def _ngrams(words: list[str], n: int) -> Counter:
-    return Counter(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
-
-
-def bleu(refs, hyps, max_n: int = 4, smooth: bool = False) -> float:
-    """Corpus BLEU-``max_n``. ``refs``: one reference string per hypothesis, or a list of references.
-
-    Clipped n-gram precisions pooled over the corpus, geometric mean with uniform weights, brevity penalty
-    exp(1 - r/c) when the hypotheses are shorter than the closest reference lengths. ``smooth`` adds one to
-    numerator and denominator of n > 1 (Lin and Och 2004) so that short test sets do not give 0.
-    """
-    matches = [0] * max_n
-    totals = [0] * max_n
-    hyp_len = ref_len = 0
-    for ref, hyp in zip(refs, hyps, strict=True):
-        ref_list = [ref] if isinstance(ref, str) else list(ref)
-        ref_words = [normalize_words(r) for r in ref_list]
-        hyp_words = normalize_words(hyp)
-        hyp_len += len(hyp_words)
-        ref_len += min((abs(len(r) - len(hyp_words)), len(r)) for r in ref_words)[1]
-        for n in range(1, max_n + 1):
-            hyp_counts = _ngrams(hyp_words, n)
-            max_ref: Counter = Counter()
-            for r in ref_words:
-                max_ref |= _ngrams(r, n)
-            matches[n - 1] += sum(min(c, max_ref[g]) for g, c in hyp_counts.items())
-            totals[n - 1] += max(0, len(hyp_words) - n + 1)
-    if hyp_len == 0:
-        return 0.0
-    log_p = 0.0
-    for n in range(max_n):
-        m, t = matches[n], totals[n]
-        if smooth and n > 0:
-            m, t = m + 1, t + 1
-        if m == 0 or t == 0:
-            return 0.0
-        log_p += math.log(m / t) / max_n
-    bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
-    return bp * math.exp(log_p)
-
-
-def _lcs(a: list, b: list) -> int:
-    prev = [0] * (len(b) + 1)
-    for x in a:
-        cur = [0]
-        for j, y in enumerate(b, 1):
-            cur.append(prev[j - 1] + 1 if x == y else max(prev[j], cur[j - 1]))
-        prev = cur
-    return prev[-1]
-
-
-def rouge_l(refs, hyps, beta: float = 1.2) -> float:
-    """Mean over sentences of the LCS F-measure (1 + b^2) P R / (R + b^2 P); best over multiple references."""
-    scores = []
-    for ref, hyp in zip(refs, hyps, strict=True):
-        hyp_words = normalize_words(hyp)
-        best = 0.0
-        for r in ([ref] if isinstance(ref, str) else list(ref)):
-            ref_words = normalize_words(r)
-            lcs = _lcs(ref_words, hyp_words)
-            if lcs == 0:
-                continue
-            p, rec = lcs / len(hyp_words), lcs / len(ref_words)
-            best = max(best, (1 + beta ** 2) * p * rec / (rec + beta ** 2 * p))
-        scores.append(best)
-    if not scores:
-        raise ValueError("no captions to score")
-    return float(np.mean(scores))

@@ -86,18 +86,19 @@ def describe(recipe: dict | None) -> str:
     return f"{recipe['kind']} {where}, split {recipe['split']}"
 
 
-def load(recipe: dict | None, *, cache_dir: str | Path, sample: int | None = None, seed: int = 0,
-         measure: bool = False) -> Data:
-    """Rows of the recipe's split (all, or a seeded sample of ``sample``); ``measure`` fills descriptors of
-    regenerated clips (replay trains on captions, the test set only needs labels)."""
+def load(recipe: dict | None, *, cache_dir: str | Path, sample: int | None = None, limit: int = 0, seed: int = 0,
+         measure: bool = False, balance: dict[str, int] | None = None) -> Data:
+    """Rows of the recipe's split: all, the first ``limit``, or a seeded sample of ``sample`` (with ``balance``,
+    the corrections' label counts, drawn by ``balanced_order``); ``measure`` fills descriptors of regenerated
+    clips (replay trains on captions, the test set only needs labels)."""
     if not recipe:
         raise Unavailable("the checkpoint records no recipe for this data")
     t0 = time.perf_counter()
     kind = recipe.get("kind")
     if kind == "synthetic":
-        rows, source = _synthetic(recipe, Path(cache_dir), sample, seed, measure)
+        rows, source = _synthetic(recipe, Path(cache_dir), sample, limit, seed, measure, balance)
     elif kind in ("manifest", "hub"):
-        rows, source = _manifest(recipe, sample, seed)
+        rows, source = _manifest(recipe, sample, limit, seed, balance)
     else:
         raise Unavailable(f"unknown data recipe kind {kind!r}")
     if not rows:
@@ -105,7 +106,7 @@ def load(recipe: dict | None, *, cache_dir: str | Path, sample: int | None = Non
     return Data(rows, source, time.perf_counter() - t0)
 
 
-def _synthetic(recipe, cache_dir: Path, sample, seed, measure):
+def _synthetic(recipe, cache_dir: Path, sample, limit, seed, measure, balance):
     from train.data.manifest import read_manifest
     from train.data.synthetic import SyntheticSpec, check_tools, generate, plan
 
@@ -115,9 +116,10 @@ def _synthetic(recipe, cache_dir: Path, sample, seed, measure):
         raise Unavailable(str(exc)) from None
     spec = SyntheticSpec(**recipe["spec"])
     split = recipe["split"]
-    names = [job["name"] for job in plan(spec, (split,))]
-    if sample is not None and sample < len(names):
-        names = random.Random(f"{seed}-replay").sample(names, sample)
+    jobs = plan(spec, (split,))[:limit or None]
+    if sample is not None and sample < len(jobs):
+        jobs = _draw(jobs, sample, seed, balance)
+    names = [job["name"] for job in jobs]
     key = hashlib.sha256(json.dumps([recipe["spec"], split, sorted(names), measure]).encode()).hexdigest()[:12]
     folder = cache_dir / "synthetic" / key
     manifest = folder / "manifest.jsonl"
@@ -127,10 +129,11 @@ def _synthetic(recipe, cache_dir: Path, sample, seed, measure):
     here = espeak_version()
     if recipe.get("espeak_ng") and here != recipe["espeak_ng"]:
         source += f"; made with espeak-ng {recipe['espeak_ng']}, regenerated with {here}: clips may differ"
-    return read_manifest(manifest), source
+    by_name = {Path(r["audio"]).stem: r for r in read_manifest(manifest)}
+    return [by_name[name] for name in names], source
 
 
-def _manifest(recipe, sample, seed):
+def _manifest(recipe, sample, limit, seed, balance):
     from train.data.manifest import ManifestError, read_manifest
 
     path = Path(recipe.get("path") or "")
@@ -153,7 +156,35 @@ def _manifest(recipe, sample, seed):
         rows = [r for r in rows if Path(r["audio"]).is_file()]
         if not rows:
             raise Unavailable(f"none of the audio files of {path} (split {recipe['split']}) exist")
+    rows = rows[:limit or None]
     if sample is not None and sample < len(rows):
-        rows = random.Random(f"{seed}-replay").sample(rows, sample)
+        rows = _draw(rows, sample, seed, balance)
     note = f" ({missing} rows without audio skipped)" if missing else ""
     return rows, f"{describe(recipe)}{note}"
+
+
+def _draw(items: list[dict], k: int, seed: int, balance: dict[str, int] | None) -> list[dict]:
+    rng = random.Random(f"{seed}-replay")
+    if not balance:
+        return rng.sample(items, k)
+    pools: dict[str, list[dict]] = {}
+    for item in rng.sample(items, len(items)):
+        pools.setdefault(item["emotion"], []).append(item)
+    return [pools[label].pop() for label in balanced_order({c: len(p) for c, p in pools.items()}, balance, k)]
+
+
+def balanced_order(pool: dict[str, int], have: dict[str, int], k: int) -> list[str]:
+    """Labels of ``k`` replay draws, each to the class furthest below its share of the parent's data (``pool``)
+    in corrections + replay so far: replay fills the classes people did not correct (a round on corrections
+    of 3 classes would otherwise teach the model that the 4th is rare). Any prefix is balanced the same way."""
+    total = sum(pool.values())
+    share = {c: n / total for c, n in pool.items() if n}
+    count = {c: have.get(c, 0) for c in share}
+    left = dict(pool)
+    order = []
+    for _ in range(min(k, total)):
+        label = min((c for c in share if left[c]), key=lambda c: (count[c] / share[c], c))
+        order.append(label)
+        count[label] += 1
+        left[label] -= 1
+    return order

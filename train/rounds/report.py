@@ -10,12 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from emoexplain.text import percent
+
 PARENT_MARKER = "<!-- emoexplain:parent-card -->"
 ROUND_FILE = "round.json"
-
-
-def _pct(x) -> str:
-    return "–" if x is None else f"{100 * x:.1f} %"
 
 
 def _pts(x) -> str:
@@ -32,22 +30,22 @@ def table(report: dict) -> str:
             low_high = ci.get(key)
             interval = f" [{_pts(low_high[0])}, {_pts(low_high[1])}]" if low_high else ""
             diff = heldout["after"][key] - heldout["before"][key]
-            lines.append(f"| {name} (n = {heldout['after']['n']}) | {_pct(heldout['before'][key])} | "
-                         f"{_pct(heldout['after'][key])} | {_pts(diff)} points{interval} |")
+            lines.append(f"| {name} (n = {heldout['after']['n']}) | {percent(heldout['before'][key], 1, ' %')} | "
+                         f"{percent(heldout['after'][key], 1, ' %')} | {_pts(diff)} points{interval} |")
         for label, before in heldout["before"]["per_class_recall"].items():
             after = heldout["after"]["per_class_recall"][label]
-            lines.append(f"| recall {label} (n = {heldout['after']['support'][label]}) | {_pct(before)} | "
-                         f"{_pct(after)} | {_pts(after - before)} |")
+            lines.append(f"| recall {label} (n = {heldout['after']['support'][label]}) | {percent(before, 1, ' %')} | "
+                         f"{percent(after, 1, ' %')} | {_pts(after - before)} |")
         m = heldout["mcnemar"]
         lines.append(f"| McNemar (only candidate right / only parent right) | | | {m['b']} / {m['c']}, "
                      f"p = {m['p']:.3g} |")
     if pt.get("measured"):
         diff = pt["after"]["ua"] - pt["before"]["ua"]
-        lines.append(f"| parent-test UA (n = {pt['n']}) | {_pct(pt['before']['ua'])} | {_pct(pt['after']['ua'])} | "
+        lines.append(f"| parent-test UA (n = {pt['n']}) | {percent(pt['before']['ua'], 1, ' %')} | {percent(pt['after']['ua'], 1, ' %')} | "
                      f"{_pts(diff)} points |")
         for label, before in pt["before"]["per_class_recall"].items():
             after = pt["after"]["per_class_recall"][label]
-            lines.append(f"| parent-test recall {label} | {_pct(before)} | {_pct(after)} | {_pts(after - before)} |")
+            lines.append(f"| parent-test recall {label} | {percent(before, 1, ' %')} | {percent(after, 1, ' %')} | {_pts(after - before)} |")
     else:
         lines.append(f"| parent-test UA | unmeasured | unmeasured | {pt.get('reason', '')} |")
     steps = report["steps"]

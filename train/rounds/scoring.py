@@ -1,14 +1,12 @@
 """Agreement with people before and after a round, on clips the judged model never trained on.
 
-Predictions are label scores (``Explainer.score_labels``, the argmax label) taken in the eval stage whatever
-stage training left the model in. Agreement = accuracy against the people's label; UA = mean recall over the
+Predictions are label scores (``Explainer.score_labels``, the argmax label), which always run the full eval
+path whatever stage training ran last. Agreement = accuracy against the people's label; UA = mean recall over the
 classes the people used; the difference after - before comes with McNemar's test on the paired per-clip
 correctness and a paired bootstrap 95 % interval (scipy.stats.bootstrap, percentile).
 """
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 
@@ -17,20 +15,12 @@ from train.evaluate.metrics import classification_metrics
 from train.evaluate.stats import mcnemar
 
 
-@contextlib.contextmanager
-def eval_stage(explainer):
-    """Inference already runs the full eval path whatever a loop trained last (Explainer has no stage state);
-    kept so callers read as what they mean."""
-    yield explainer
-
-
 def predict_labels(explainer, rows: list[dict], *, batch_size: int = 8, max_seconds: float = 15.0) -> list[str]:
     """The model's label for each row (argmax of the label scores, eval stage)."""
     labels, out = list(explainer.labels), []
-    with eval_stage(explainer):
-        for start in range(0, len(rows), batch_size):
-            samples = [load_samples(r, max_seconds) for r in rows[start:start + batch_size]]
-            out += [labels[int(i)] for i in np.argmax(explainer.score_labels(samples), axis=1)]
+    for start in range(0, len(rows), batch_size):  # score_labels always runs the full eval path (explainer.py)
+        samples = [load_samples(r, max_seconds) for r in rows[start:start + batch_size]]
+        out += [labels[int(i)] for i in np.argmax(explainer.score_labels(samples), axis=1)]
     return out
 
 

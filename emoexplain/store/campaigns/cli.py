@@ -30,8 +30,8 @@ def _explainer(args):
     if args.checkpoint:
         from emoexplain.model import load_explainer
         return load_explainer(args.checkpoint)
-    from emoexplain.pipeline import default_explainer
-    return default_explainer()
+    from emoexplain.model.holder import default_holder
+    return default_holder().get()
 
 
 def _analyse(store, name, args, explainer=None) -> dict:

@@ -119,9 +119,9 @@ def _insert(store: Store, *, kept, **campaign) -> int:
                  campaign["consent"], campaign["folder"], campaign["source"], created])
             campaign_id = cursor.lastrowid
             db.conn.executemany(
-                "INSERT INTO campaign_items (campaign_id, name, audio_path, state, gold_emotion, created_at)"
-                " VALUES (?, ?, ?, 'pending', ?, ?)",
-                [(campaign_id, clip.name, relative, clip.gold, created) for clip, relative in kept])
+                "INSERT INTO campaign_items (campaign_id, name, audio_path, state, gold_emotion, transcript, created_at)"
+                " VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                [(campaign_id, clip.name, relative, clip.gold, clip.transcript, created) for clip, relative in kept])
             return campaign_id
     except sqlite3.IntegrityError as e:  # a campaign of that name was created meanwhile
         raise CampaignError(f"A campaign named {campaign['name']!r} exists already ({e}); choose another name.")
@@ -267,7 +267,7 @@ def analyse_campaign(store: Store, name: str, *, explainer=None, generate: bool 
                      progress=None) -> AnalysisJob:
     """Start (or return the running) analysis of campaign ``name``'s pending clips in a worker thread.
 
-    :param explainer: the model (default: ``pipeline.default_explainer()``, loaded in the worker).
+    :param explainer: the model (default: the process's default model, ``model.holder.default_holder()``, loaded in the worker).
     :param generate: also write captions (what annotators judge); False gives labels and descriptors only.
     :param analyse: ``AudioClip -> Explanation dict``, replacing the model (default: ``pipeline.explain``).
     :param progress: called with ``AnalysisJob.snapshot()`` after each clip, from the worker thread.
@@ -275,8 +275,8 @@ def analyse_campaign(store: Store, name: str, *, explainer=None, generate: bool 
     campaign = campaign_row(store, name)
     if analyse is None:
         def analyse(clip):
-            from emoexplain.pipeline import default_explainer, explain
-            return explain(clip, explainer or default_explainer(), generate=generate).to_dict()
+            from emoexplain.pipeline import explain   # explainer None: the process's default model
+            return explain(clip, explainer, generate=generate).to_dict()
     key = (str(store.path), campaign["id"])
     with _jobs_lock:
         job = _jobs.get(key)

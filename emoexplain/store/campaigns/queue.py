@@ -174,7 +174,8 @@ def analysis_dict(store: Store, analysis_id: int) -> dict:
 
 
 def explanation_of(row: dict) -> dict:
-    """An ``analyses`` row in the shape of ``Explanation.to_dict()``."""
+    """An ``analyses`` row in the shape of ``Explanation.to_dict()`` (``Explanation.from_dict`` reads it back;
+    the emphasised words' times are not stored)."""
     from emoexplain.pipeline import disagreements
 
     def loads(text, default):
@@ -187,8 +188,10 @@ def explanation_of(row: dict) -> dict:
                                 "label_set": row["label_set"]},
             "transcript": row["transcript"], "caption": row["caption"], "acoustics": loads(row["acoustics"], {}),
             "descriptors": {"model": model_words, "measured": measured,
-                            "disagreements": disagreements(model_words, measured),
-                            "emphasis": [{"word": w} for w in loads(row["emphasis"], [])]}}
+                            "disagreements": [d.to_dict() for d in disagreements(
+                                model_words, {m["name"]: m["value"] for m in measured})],
+                            "emphasis": [{"word": w, "start_s": None, "end_s": None}
+                                         for w in loads(row["emphasis"], [])]}}
 
 
 # --- answers ---------------------------------------------------------------------------------------
@@ -206,7 +209,7 @@ def submit(store: Store, campaign: str, annotator: str, *, analysis_id: int, ana
     from emoexplain.store.records import record_judgement
 
     c, lease = _lease(store, campaign, annotator, analysis_id, analysis_token)
-    judgement_id = record_judgement(store, int(analysis_id), annotator=lease["annotator_id"], emotion=emotion,
+    judgement_id = record_judgement(store, lease["analysis_id"], annotator=lease["annotator_id"], emotion=emotion,
                                     descriptor_verdicts=descriptor_verdicts, transcript=transcript,
                                     faithfulness=faithfulness, helpfulness=helpfulness, note=note)
     return {"judgement_id": judgement_id, "seconds": _finish(store, lease, "judged", judgement_id=judgement_id)}
@@ -229,6 +232,10 @@ def _lease(store: Store, campaign: str, annotator: str, analysis_id, token, *, c
         raise CampaignError(f"The campaign {c['name']} is closed; nothing was saved.")
     if not isinstance(token, str) or not token:
         raise LeaseLost("This clip has no analysis_token; ask for the next clip again.")
+    try:
+        analysis_id = int(analysis_id)
+    except (TypeError, ValueError):
+        raise LeaseLost(f"analysis_id must be the number next_clip gave, got {analysis_id!r}.") from None
     rows = store.read("SELECT a.*, i.analysis_id, i.n_judged, i.gold_emotion FROM campaign_assignments a "
                       "JOIN campaign_items i ON i.id = a.item_id WHERE a.token_hash = ?", [token_hash(token)])
     lease = rows[0] if rows else None

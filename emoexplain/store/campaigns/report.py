@@ -63,7 +63,8 @@ def training_examples(store: Store, campaign: str, *, min_agreement: float | Non
 
     Each row says how many people agreed: ``n_judgements`` (emotion votes), ``n_agreed`` (votes for the row's
     emotion), ``agreement`` = ``weight`` = their ratio, and ``consensus`` (the method). A gold clip takes its
-    known answer. The audio is the campaign owner's, kept under the campaign with the owner's consent.
+    known answer. The transcript is the latest human correction, else the source's (manifest ``transcript``),
+    else the model's. The audio is the campaign owner's, kept under the campaign with the owner's consent.
 
     :param min_agreement: keep only clips whose ``agreement`` is at least this (0..1).
     :param method: ``majority`` or ``dawid_skene`` (which label the row takes; agreement counts people).
@@ -97,7 +98,7 @@ def training_examples(store: Store, campaign: str, *, min_agreement: float | Non
             "audio": str(root / item["audio_path"]), "audio_sha256": item["clip_sha256"],
             "duration_s": item["duration_s"],
             "transcript": max(corrected, key=lambda j: j["created_at"])["transcript"] if corrected
-            else item["model_transcript"],
+            else item["transcript"] or item["model_transcript"],
             "emotion": label, "label_set": target, "descriptors": descriptors, "descriptor_source": sources,
             "emphasis": emphasis, "caption": None, "speaker": None, "gender": None, "split": "train",
             "source": f"campaign:{c['name']}", "weight": round(share, 6), "agreement": round(share, 6),

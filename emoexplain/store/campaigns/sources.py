@@ -31,6 +31,7 @@ class Clip:
     name: str                  # how the admin knows the clip: folder-relative path or the manifest's value
     path: Path                 # the file to copy
     gold: str | None = None    # known answer (manifest "gold" key or the gold file), in the campaign label set
+    transcript: str | None = None  # the known words (manifest "transcript"), used for training before the model's
 
 
 @dataclass
@@ -121,7 +122,8 @@ def _manifest(path: Path) -> Source:
             problems.append(f"line {n}: {name} is listed twice")
         else:
             seen.add(name)
-            clips.append(Clip(name, file, row.get("gold")))
+            text = row.get("transcript")
+            clips.append(Clip(name, file, row.get("gold"), text if isinstance(text, str) and text.strip() else None))
     if problems:
         raise CampaignError(f"{path.name} has rows that cannot be imported: {_listing(problems)}. "
                             "Fix the manifest; nothing was imported.")
