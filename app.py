@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from emoexplain.app import analyze, campaign, judge, model_tab, probe, review, rounds
 from emoexplain.app.backend import Backend
 from emoexplain.app.config import AppConfig
-from emoexplain.app.edge import analyze_endpoint, event, user_errors
+from emoexplain.app.edge import analyze_endpoint, event, user_errors, with_login
 from emoexplain.app.examples import example_clips, example_label
 from emoexplain.app.render import EMPHASIS_COLORS, demo_notice
 from emoexplain.descriptors import ORDER as DESCRIPTOR_NAMES
@@ -92,17 +92,26 @@ def analyse_page(gr, backend: Backend) -> None:
             "helpfulness": form.helpfulness, "note": form.note, "consent": form.consent,
             "save_status": form.status, "verdicts": form.verdicts, "values": form.values}),
         api_visibility="private", show_progress="hidden")
+    # a new clip in the box (upload, recording, Clear, an example, the next clip after a save): the result and
+    # form shown belong to the previous one, so they go (and Save refuses until Analyse)
+    audio.change(**event(analyze.on_clip_changed, outputs={
+        "emotion": emotion, "caption": caption, "transcript": transcript, "descriptors": descriptors, "plot": plot,
+        "warnings_md": warnings, "summary": summary, "session": session, "raw": raw, "analysis": analysis,
+        "corrected": form.corrected, "fixed_transcript": form.transcript, "faithfulness": form.faithfulness,
+        "helpfulness": form.helpfulness, "note": form.note, "consent": form.consent, "verdicts": form.verdicts,
+        "values": form.values}), api_visibility="private", show_progress="hidden")
     for verdict, picker in zip(form.verdicts, form.values):
         verdict.change(**event(judge.on_verdict, inputs={"verdict": verdict}, outputs={"picker": picker}),
                        queue=False, api_visibility="private", show_progress="hidden")
     form.save.click(**event(judge.on_save, backend, username=True, examples=examples, inputs={
-        "session": session, "emotion": form.corrected, "annotator": form.annotator, "verdicts": form.verdicts,
+        "session": session, "audio": audio, "emotion": form.corrected, "annotator": form.annotator, "verdicts": form.verdicts,
         "values": form.values, "transcript": form.transcript, "faithfulness": form.faithfulness,
         "helpfulness": form.helpfulness, "note": form.note, "consent": form.consent, "example_idx": example_idx},
         outputs={"save_status": form.status, "session": session, "audio": audio, "example_idx": example_idx}),
         api_visibility="private", trigger_mode="once", concurrency_limit=4,
         show_progress_on=[form.status])  # an error must not cover the audio box
-    gr.api(user_errors(judge.save_judgement_endpoint(backend)), api_name="save_judgement", concurrency_limit=4)
+    gr.api(user_errors(with_login(judge.save_judgement_endpoint(backend))), api_name="save_judgement",
+           concurrency_limit=4)
 
 
 def probe_panel(gr, backend: Backend, analysis, audio) -> None:
@@ -197,7 +206,7 @@ def review_page(gr, backend: Backend, admin) -> None:
 
     numbers = {"counts": counts, "distribution": distribution, "agreement": agreement, "confusion": confusion,
                "recent": recent}
-    unlock_btn.click(**event(review.on_unlock, backend, username=True, inputs={"token": token}, outputs={
+    unlock_btn.click(**event(review.on_unlock, backend, username=True, client=True, inputs={"token": token}, outputs={
         "admin": admin, "status": status, "review_panel": panel, "review": numbers}), api_visibility="private")
     refresh_btn.click(**event(review.on_review, backend, inputs={"unlocked": admin}, outputs=numbers),
                       api_visibility="private")

@@ -83,8 +83,9 @@ def save_through_app(clips: list[dict], data_dir: Path, *, annotator: str = "ben
         client = Client(app.url, verbose=False)
         for clip in clips:
             result = client.predict(handle_file(clip["audio"]), api_name="/analyze")
-            client.predict(analysis_id=result["analysis_id"], emotion=clip["emotion"], annotator=annotator,
-                           transcript=clip["transcript"], consent=True, api_name="/save_judgement")
+            client.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"],
+                           emotion=clip["emotion"], annotator=annotator, transcript=clip["transcript"], consent=True,
+                           api_name="/save_judgement")
     return time.perf_counter() - t0
 
 

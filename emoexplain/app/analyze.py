@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -28,13 +29,17 @@ class Session:
     token: str            # the submission token of this analysis' form (a double save is stored once)
     transcript: str       # the model's transcript (a correction is only stored when it differs)
     saved: int | None = None
+    analysis_token: str = ""   # proves the analysis is this session's (the store keeps only its hash)
+    audio: str | None = None   # the file that was analysed: a save refuses when the box holds another clip
 
 
 @dataclass(frozen=True)
 class Analysis(View):
     explanation: Explanation
     analysis_id: int
-    result: dict          # the /analyze JSON: explanation.to_dict() + analysis_id
+    result: dict          # the /analyze JSON: explanation.to_dict() + analysis_id + analysis_token
+    audio: str | None = None   # the analysed file
+    analysis_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -59,7 +64,8 @@ class ResultView(View):
 
 
 def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> Analysis:
-    """Explain one audio file and record the analysis; the upload path is kept for a consented save."""
+    """Explain one audio file and record the analysis with a new secret token (only whoever holds it may judge
+    the analysis) and a copy of the upload in the store's pending/ (for a consented save, even after a restart)."""
     from emoexplain import store as store_api
     if not path:
         raise AudioEmpty("No audio yet: record something or upload a file, then press Analyse.")
@@ -67,11 +73,13 @@ def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> An
     explanation: Explanation = backend.explain(str(path), id(backend.model), backend.config.max_seconds)
     result = explanation.to_dict()
     audio = explanation.acoustics.audio
+    analysis_token = secrets.token_urlsafe(32)
     analysis_id = int(store_api.record_analysis(
         backend.store, result, audio_sha256=audio.sha256, duration_s=audio.original_duration_s,
-        sample_rate=audio.original_sample_rate, source=source, latency_s=explanation.latency_s.total))
-    backend.submissions.remember_audio(analysis_id, str(path))
-    return Analysis(explanation=explanation, analysis_id=analysis_id, result={**result, "analysis_id": analysis_id},
+        sample_rate=audio.original_sample_rate, source=source, latency_s=explanation.latency_s.total,
+        analysis_token=analysis_token, pending_audio=path))
+    return Analysis(explanation=explanation, analysis_id=analysis_id, audio=str(path), analysis_token=analysis_token,
+                    result={**result, "analysis_id": analysis_id, "analysis_token": analysis_token},
                     warning_toasts=explanation.warnings)
 
 
@@ -80,7 +88,8 @@ def on_show(analysis: Analysis) -> ResultView:
     result = analysis.explanation
     figure, warnings = _figure(analysis)
     model_words = render.model_words(result)
-    session = Session(analysis_id=analysis.analysis_id, token=uuid.uuid4().hex, transcript=result.transcript or "")
+    session = Session(analysis_id=analysis.analysis_id, token=uuid.uuid4().hex, transcript=result.transcript or "",
+                      analysis_token=analysis.analysis_token, audio=analysis.audio)
     return ResultView(
         emotion=render.emotion_label(result), caption=render.caption_markdown(result),
         transcript=render.transcript_highlights(result), descriptors=render.descriptor_markdown(result),
@@ -91,6 +100,22 @@ def on_show(analysis: Analysis) -> ResultView:
         verdicts=tuple(Update(value=None, label=verdict_label(name, model_words.get(name)))
                        for name in DESCRIPTOR_NAMES),
         values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES), warning_toasts=warnings)
+
+
+@dataclass(frozen=True)
+class ClearedView(ResultView):
+    raw: None = None      # the raw JSON of the previous result goes too
+    analysis: None = None
+
+
+def on_clip_changed() -> ClearedView:
+    """A new clip in the box (upload, recording, Clear, an example, the next clip after a save): the previous
+    result and form belong to another clip, so they go, and Save has nothing to refer to until Analyse."""
+    return ClearedView(
+        emotion=None, caption="", transcript=None, descriptors="", plot=None, warnings_md="", summary="",
+        session=None, corrected=Update(choices=["agree"], value=None), fixed_transcript="",
+        verdicts=tuple(Update(value=None, label=name.replace("_", " ")) for name in DESCRIPTOR_NAMES),
+        values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES))
 
 
 def verdict_label(name: str, model_word: str | None) -> str:

@@ -10,6 +10,7 @@ as the original, and read the label-descriptor table beside the loaded checkpoin
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,8 +47,8 @@ def on_probe(backend: Backend, analysis) -> ProbeView:
 
     if analysis is None:
         raise AudioNotFound("Nothing analysed yet: analyse a clip first, then test its explanation.")
-    path = backend.submissions.audio.get(analysis.analysis_id)
-    if path is None:
+    path = analysis.audio   # the analysed upload (gradio's cache keeps it an hour)
+    if not path or not os.path.isfile(path):
         raise AudioNotFound("The analysed clip is no longer on the server: press Analyse again, then test it.")
     report = probe(path, backend.model.get(), baseline=analysis.explanation,
                    associations=load_associations(backend.model.source), max_seconds=backend.config.max_seconds)
