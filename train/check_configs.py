@@ -111,7 +111,7 @@ def run(paths=None, work: Path | None = None, verbose: bool = False) -> int:
     import torch
 
     torch.set_num_threads(1)
-    paths = sorted(paths or CONFIG_DIR.glob("*.json"))
+    paths = list(paths) if paths else sorted(CONFIG_DIR.glob("*.json"))  # given paths keep their order
     results = []
     with tempfile.TemporaryDirectory(prefix="check-configs-") as tmp:
         for p in paths:
