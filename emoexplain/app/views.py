@@ -22,6 +22,7 @@ class Update:
     choices: Any = UNSET
     label: Any = UNSET
     visible: Any = UNSET
+    subtitles: Any = UNSET     # gr.Audio: [{"text", "timestamp": [start_s, end_s]}]
 
     def given(self) -> dict:
         return {k: v for k, v in vars(self).items() if v is not UNSET}
