@@ -15,10 +15,10 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
-from emoexplain.app import analyze, campaign, judge, model_tab, review
+from emoexplain.app import analyze, campaign, judge, model_tab, probe, review, rounds
 from emoexplain.app.backend import Backend
 from emoexplain.app.config import AppConfig
-from emoexplain.app.edge import analyze_endpoint, event, selected_row_value, user_errors
+from emoexplain.app.edge import analyze_endpoint, event, selected_row_value, user_errors, with_login
 from emoexplain.app.examples import example_clips, example_label
 from emoexplain.app.render import EMPHASIS_COLORS, demo_notice
 from emoexplain.app.style import SCROLL_TO_RESULT_JS, SCROLL_TO_SAVED_JS
@@ -80,6 +80,7 @@ def analyse_page(gr, backend: Backend) -> None:
     save_status = gr.Markdown(elem_id="save-status")   # the last save's confirmation; stays when the result goes
     with gr.Column(visible=False, elem_id="result") as result_panel:
         result = result_area(gr)
+        probe_panel(gr, backend, analysis, audio)   # testing this explanation belongs with the result
         form = judge_form(gr)
         with gr.Accordion("Raw result (JSON, as returned by the /analyze API)", open=False):
             raw = gr.JSON(label="result")
@@ -110,14 +111,37 @@ def analyse_page(gr, backend: Backend) -> None:
         verdict.change(**event(judge.on_verdict, inputs={"verdict": verdict}, outputs={"picker": picker}),
                        queue=False, api_visibility="private", show_progress="hidden")
     form.save.click(**event(judge.on_save, backend, username=True, examples=examples, errors_to="save_status", inputs={
-        "session": session, "emotion": result.corrected, "annotator": form.annotator, "verdicts": result.verdicts,
+        "session": session, "audio": audio, "emotion": result.corrected, "annotator": form.annotator, "verdicts": result.verdicts,
         "values": result.values, "transcript": form.transcript, "faithfulness": form.faithfulness,
         "helpfulness": form.helpfulness, "note": form.note, "consent": form.consent, "example_idx": example_idx},
         outputs={"save_status": save_status, "session": session, "audio": audio, "example_idx": example_idx,
                  "result_panel": result_panel}),
         api_visibility="private", trigger_mode="once", concurrency_limit=4,
         show_progress_on=[form.save_note]).then(None, js=SCROLL_TO_SAVED_JS)
-    gr.api(user_errors(judge.save_judgement_endpoint(backend)), api_name="save_judgement", concurrency_limit=4)
+    gr.api(user_errors(with_login(judge.save_judgement_endpoint(backend))), api_name="save_judgement",
+           concurrency_limit=4)
+
+
+def probe_panel(gr, backend: Backend, analysis, audio) -> None:
+    """Test this explanation: the clip re-synthesised (pitch, pace, level, emphasis) and re-run (docs/probes.md)."""
+    report = gr.State(None)   # the ProbeReport, server-side: the player reads its audio
+    with gr.Accordion("Test this explanation", open=True, elem_id="probe-panel"):
+        run = gr.Button("Test this explanation (pitch, pace, level and emphasis probes)", elem_id="probe-btn")
+        sentence = gr.Markdown(elem_id="probe-sentence")
+        table = gr.Dataframe(headers=list(probe.COLUMNS), interactive=False, wrap=True, elem_id="probe-table")
+        chart = gr.Plot(label="Label probabilities per probe (hollow marks: the original)", elem_id="probe-chart")
+        with gr.Row():
+            picker = gr.Radio([], label="Play a probe", visible=False, elem_id="probe-picker", scale=3)
+            player = gr.Audio(label="The probe's audio", interactive=False, elem_id="probe-audio", scale=2)
+    run.click(**event(probe.on_probe, backend, inputs={"analysis": analysis}, outputs={
+        "sentence": sentence, "table": table, "chart": chart, "picker": picker, "audio": player, "report": report}),
+        api_visibility="private", concurrency_limit=1, trigger_mode="once", show_progress_on=[sentence])
+    picker.input(**event(probe.on_pick, inputs={"report": report, "name": picker}, outputs={"audio": player}),
+                 api_visibility="private", show_progress="hidden")
+    # the public /probe API (an audio file in, like /analyze): a hidden listener, so the page's button stays private
+    api_out = gr.JSON(visible=False)
+    gr.Button(visible=False).click(user_errors(probe.probe_endpoint(backend)), [audio], [api_out], api_name="probe",
+                                   concurrency_limit=1)
 
 
 def result_area(gr) -> SimpleNamespace:
@@ -237,8 +261,8 @@ def review_page(gr, backend: Backend, admin) -> None:
     filters = {"annotator": who, "label": label, "since": since, "until": until, "agreement": agreed}
     numbers = {"counts": counts, "distribution": distribution, "agreement": agreement, "confusion": confusion,
                "recent": recent, "annotators": who, "labels": label}
-    unlock_btn.click(**event(review.on_unlock, backend, username=True, errors_to="status", inputs={"token": token},
-                             outputs={"status": status, "admin": admin, "review_panel": panel, "review": numbers}),
+    unlock_btn.click(**event(review.on_unlock, backend, username=True, client=True, errors_to="status", inputs={"token": token},
+                             outputs={"admin": admin, "status": status, "review_panel": panel, "review": numbers}),
                      api_visibility="private")
     refresh_btn.click(**event(review.on_review, backend, inputs={"unlocked": admin, **filters},
                               outputs=numbers), api_visibility="private")
@@ -346,33 +370,63 @@ def campaign_admin(gr, backend: Backend, admin) -> None:
 
 
 def model_page(gr, backend: Backend, tab, admin, notice) -> None:
-    """The loaded model at a glance (card summary, key metrics, confusion), details folded; admins switch
-    checkpoints at the top."""
+    """The loaded model at a glance (card summary, key metrics, confusion), details folded; for admins the
+    checkpoint switcher and the training rounds at the top. (The model's parts are made first, unrendered, so
+    that the rounds block, which switches to a new model, can show it while standing above them.)"""
+    info = gr.Markdown("_Open this tab to load the model card._", elem_id="model-card", render=False)
+    metrics = gr.Markdown(elem_id="model-metrics", render=False)
+    confusion = gr.Plot(show_label=False, visible=False, elem_id="model-confusion", render=False)
+    details = gr.Markdown(elem_id="model-details", render=False)
+    card = gr.Markdown(elem_id="model-card-full", render=False)
+    runs = gr.Dataframe(label="Training runs (from the store)", interactive=False, wrap=True, elem_id="runs",
+                        render=False)
+    shown = {"info": info, "metrics": metrics, "confusion": confusion, "details": details, "runs": runs,
+             "card": card, "notice": notice}
     with gr.Column(visible=False, elem_id="switch-panel") as switch_panel:
         with gr.Row(equal_height=True):
             checkpoint = gr.Dropdown(label="Checkpoint (a folder on the server or a hub id owner/name)", choices=[],
                                      allow_custom_value=True, scale=3, min_width=240, elem_id="checkpoint-choice")
             switch_btn = gr.Button("Switch (admin)", scale=1, min_width=140, elem_id="switch-btn")
         switch_status = gr.Markdown(elem_id="switch-status")
-        # the training-round block (admins) goes here, under the switcher
+    round_block(gr, backend, admin, shown)
     with gr.Row(equal_height=False):
-        info = gr.Markdown("_Open this tab to load the model card._", elem_id="model-card")
-        metrics = gr.Markdown(elem_id="model-metrics")
-    confusion = gr.Plot(show_label=False, visible=False, elem_id="model-confusion")
+        info.render()
+        metrics.render()
+    confusion.render()
     with gr.Accordion("All metrics", open=False):
-        details = gr.Markdown(elem_id="model-details")
+        details.render()
     with gr.Accordion("Model card", open=False):
-        card = gr.Markdown(elem_id="model-card-full")
-    runs = gr.Dataframe(label="Training runs (from the store)", interactive=False, wrap=True, elem_id="runs")
+        card.render()
+    runs.render()
 
-    shown = {"info": info, "metrics": metrics, "confusion": confusion, "details": details, "runs": runs,
-             "card": card, "notice": notice}
     tab.select(**event(model_tab.on_model_tab, backend, outputs=shown), api_visibility="private")
     admin.change(**event(model_tab.on_admin, backend, inputs={"unlocked": admin},
                          outputs={"switch_panel": switch_panel, "checkpoints": checkpoint}), api_visibility="private")
     switch_btn.click(**event(model_tab.on_switch, backend, errors_to="switch_status", inputs={
         "unlocked": admin, "checkpoint": checkpoint}, outputs={**shown, "switch_status": switch_status}),
         api_visibility="private", show_progress_on=[switch_status])
+
+
+def round_block(gr, backend: Backend, admin, shown: dict) -> None:
+    """Admins: a round of learning from the store's corrections, its progress, decision and checkpoint."""
+    with gr.Column(visible=False) as panel:
+        gr.Markdown("### Learn from the corrections (admin)\n\nTrains a candidate on the store's consented "
+                    "corrections, judges it on corrections it did not see and on the model's own test set, and "
+                    "promotes it only when it agrees better with people without forgetting (docs/training.md).")
+        start_btn = gr.Button("Start a round on the current corrections", elem_id="round-start")
+        status = gr.Markdown(elem_id="round-status")
+        table = gr.Markdown(elem_id="round-table")
+        switch_btn = gr.Button("Switch to the promoted checkpoint", variant="primary", visible=False,
+                               elem_id="round-switch")
+    timer = gr.Timer(rounds.POLL_S, active=False)
+    view = {"round_status": status, "round_table": table, "round_switch": switch_btn, "round_timer": timer}
+    admin.change(lambda unlocked: gr.update(visible=bool(unlocked)), [admin], [panel], api_visibility="private")
+    start_btn.click(**event(rounds.on_start_round, backend, inputs={"unlocked": admin}, outputs=view),
+                    api_visibility="private", trigger_mode="once")
+    timer.tick(**event(rounds.on_round_status, backend, inputs={"unlocked": admin}, outputs=view),
+               api_visibility="private", show_progress="hidden")
+    switch_btn.click(**event(rounds.on_switch_to_round, backend, inputs={"unlocked": admin}, outputs=shown),
+                     api_visibility="private")
 
 
 if __name__ == "__main__":

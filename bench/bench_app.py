@@ -134,8 +134,8 @@ def bench_sessions(url: str, clip: Path, sessions: int) -> dict:
         start = time.perf_counter()
         c = Client(url, verbose=False)
         result = c.predict(handle_file(str(clip)), api_name="/analyze")
-        c.predict(analysis_id=result["analysis_id"], emotion="agree", annotator=f"bench{i}",
-                  submission_token=f"bench-{i}", api_name="/save_judgement")
+        c.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"], emotion="agree",
+                  annotator=f"bench{i}", submission_token=f"bench-{i}", api_name="/save_judgement")
         return time.perf_counter() - start
 
     start = time.perf_counter()

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]   # the package, and tests/helpers.py (AppProcess)
 
 GOAL_GAIN, GOAL_FORGETTING, GOAL_ROUND_S = 0.20, 0.02, 180.0
 CLASSES = ("neutral", "happy", "sad")          # people corrected no angry clip
@@ -76,15 +76,16 @@ def save_through_app(clips: list[dict], data_dir: Path, *, annotator: str = "ben
     """Analyse every clip and save the people's correction through the running app; returns seconds."""
     from gradio_client import Client, handle_file
 
-    from emoexplain.ui_testing import AppProcess, checkpoint_env
+    from helpers import AppProcess, checkpoint_env
 
     t0 = time.perf_counter()
     with AppProcess(data_dir, env=checkpoint_env(data_dir / "tiny")) as app:
         client = Client(app.url, verbose=False)
         for clip in clips:
             result = client.predict(handle_file(clip["audio"]), api_name="/analyze")
-            client.predict(analysis_id=result["analysis_id"], emotion=clip["emotion"], annotator=annotator,
-                           transcript=clip["transcript"], consent=True, api_name="/save_judgement")
+            client.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"],
+                           emotion=clip["emotion"], annotator=annotator, transcript=clip["transcript"], consent=True,
+                           api_name="/save_judgement")
     return time.perf_counter() - t0
 
 

@@ -123,3 +123,12 @@ class LeaseLost(CampaignError):
 
 class AdminRequired(EmoExplainError):
     """An admin-only action (review, export, checkpoint switch) in a session that was not unlocked."""
+
+
+class TooManyAttempts(EmoExplainError):
+    """Too many wrong admin tokens: wait ``retry_after_s`` seconds (appended by issue 10)."""
+
+    def __init__(self, retry_after_s: float):
+        import math
+        self.retry_after_s = retry_after_s
+        super().__init__(f"Too many wrong admin tokens: wait {math.ceil(retry_after_s)} s, then try again.")

@@ -62,7 +62,7 @@ class StressedWord:
 
     @classmethod
     def from_dict(cls, d: dict) -> "StressedWord":
-        return cls(str(d["word"]), d["start_s"], d["end_s"])
+        return cls(str(d["word"]), d.get("start_s"), d.get("end_s"))   # stored analyses keep the words only
 
 
 @dataclass(frozen=True)

@@ -167,7 +167,7 @@ def corpus_faithfulness(reports: list[dict]) -> dict:
                                      for k in ("descriptor", "content")},
             "by_probe": {name: _scores(vs) for name, vs in sorted(by_probe.items())},
             "skipped": _count(s["name"] for r in reports for s in r["skipped"]),
-            "level_blind": _count(str(r["level"].get("blind")) for r in reports)}
+            "level_sensitivity": _count(str(r["level"].get("sensitivity")) for r in reports)}
 
 
 def _count(items) -> dict:
@@ -204,6 +204,7 @@ def summary_sentence(original: dict, probes: list[dict], faith: dict, level: dic
         return ("None of the probes moved a measured descriptor word across a bin edge on this clip, so the "
                 "model's words cannot be tested on it.")
     p, v = moved[0], verdicts[moved[0]["name"]]
+    what = _first_upper(PHRASES[p["name"]])
     d, noun = v["descriptor"], NOUNS[v["descriptor"]]
     sens = faith["descriptor_sensitivity"]
     tally = f" (its words followed {sens['hits']} of {sens['n']} measured changes)"
@@ -211,14 +212,14 @@ def summary_sentence(original: dict, probes: list[dict], faith: dict, level: dic
         said = ("the model dropped its emphasis too" if v["follows"] else
                 "the model still emphasised it" if v["cited"] else "the model had named no emphasis there")
         verdict = "follows" if v["follows"] else "does not follow"
-        return (f"{PHRASES[p['name']].capitalize()} took the emphasis off the stretch, and {said}: this "
+        return (f"{what} took the emphasis off the stretch, and {said}: this "
                 f"explanation {verdict} the emphasis{tally}.")
     before = original["measured_descriptors"].get(d)
     after = p["measured_descriptors"].get(d)
     model_before, model_after = original["descriptors"].get(d), p["descriptors"].get(d)
     change = f"moved the measured {noun} from '{before}' to '{after}'"
     if v["follows"]:
-        return (f"{PHRASES[p['name']].capitalize()} {change} and the model's {noun} word moved with it "
+        return (f"{what} {change} and the model's {noun} word moved with it "
                 f"('{model_before}' -> '{model_after}'): this explanation follows the {noun}{tally}.")
     if model_before is None:
         said = f"the model named no {noun}"
@@ -227,9 +228,13 @@ def summary_sentence(original: dict, probes: list[dict], faith: dict, level: dic
     else:
         said = f"the model's word went the other way ('{model_before}' -> '{model_after or 'none'}')"
     extra = " (the model is blind to level)" if d == "volume" and level.get("blind") else ""
-    return (f"{PHRASES[p['name']].capitalize()} {change} but {said}{extra}: this explanation does not follow the "
+    return (f"{what} {change} but {said}{extra}: this explanation does not follow the "
             f"{noun}{tally}.")
 
 
 def _phrase(d: str, word: str) -> str:
     return word if d == "pitch_variation" else f"{word} {NOUNS[d]}"
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]    # str.capitalize would also lower "dB"

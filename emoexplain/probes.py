@@ -103,33 +103,33 @@ def probe(audio, explainer=None, *, baseline=None, associations=None, max_second
     from emoexplain.audio import load_audio
     from emoexplain.probe_score import clip_faithfulness, summary_sentence
 
-    start = time.perf_counter()
+    stamps = [time.perf_counter()]
     clip = load_audio(audio, max_seconds=max_seconds)
     if explainer is None:
         from emoexplain.model.holder import default_holder
         explainer = default_holder().get()
     original, profile = _baseline(clip, explainer, baseline, max_seconds, generate)
-    track = frame_track(clip.samples)
-    context = _Context(clip, track, profile, original)
+    stamps.append(time.perf_counter())
+    context = _Context(clip, frame_track(clip.samples), profile, original)
     planned, skipped = _plan(context)
-    made = time.perf_counter()
+    stamps.append(time.perf_counter())
     measured = [_measure(p, context) for p in planned]
-    measured_at = time.perf_counter()
+    stamps.append(time.perf_counter())
     outputs, ablation_rows = _run_model(explainer, context, planned, measured, generate)
     rows = tuple(_row(p, m, o, original) for p, m, o in zip(planned, measured, outputs))
+    stamps.append(time.perf_counter())
     ablation = _ablation(explainer, original, ablation_rows)
     level = _level_check(explainer, rows)
-    faith = clip_faithfulness(original, [r.to_dict() for r in rows], ablation, associations)
-    warnings = tuple(w for p, m in zip(planned, measured) for w in m["warnings"])
+    row_dicts = [r.to_dict() for r in rows]
+    faith = clip_faithfulness(original, row_dicts, ablation, associations)
+    stages = ("baseline", "resynthesis", "measure", "model")
     return ProbeReport(original=original, probes=rows, skipped=tuple(skipped), ablation=ablation,
-                       faithfulness=faith, level=level,
-                       summary=summary_sentence(original, [r.to_dict() for r in rows], faith, level),
+                       faithfulness=faith, level=level, summary=summary_sentence(original, row_dicts, faith, level),
                        model={"name": getattr(explainer, "name", type(explainer).__name__),
                               "version": getattr(explainer, "version", "unknown")},
-                       warnings=warnings,
-                       latency_s={"resynthesis": round(made - start, 4), "measure": round(measured_at - made, 4),
-                                  "model": round(time.perf_counter() - measured_at, 4),
-                                  "total": round(time.perf_counter() - start, 4)})
+                       warnings=tuple(w for m in measured for w in m["warnings"]),
+                       latency_s={**{k: round(b - a, 4) for k, a, b in zip(stages, stamps, stamps[1:])},
+                                  "total": round(time.perf_counter() - stamps[0], 4)})
 
 
 @dataclass(frozen=True)

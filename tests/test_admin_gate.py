@@ -4,7 +4,8 @@ import logging
 
 import pytest
 
-from emoexplain.admin_gate import AdminGate, TooManyAttempts
+from emoexplain.app.auth import AdminGate
+from emoexplain.errors import TooManyAttempts
 
 
 class Clock:
@@ -85,7 +86,7 @@ def test_no_token_configured(clock):
 
 
 def test_failures_are_logged_in_one_line_without_the_guess(gate, caplog):
-    with caplog.at_level(logging.WARNING, logger="emoexplain.admin_gate"):
+    with caplog.at_level(logging.WARNING, logger="emoexplain.app.auth"):
         gate.check("hunter2-guess", client="198.51.100.4")
     [record] = caplog.records
     assert record.exc_info is None and "198.51.100.4" in record.getMessage()

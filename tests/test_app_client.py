@@ -61,7 +61,8 @@ def test_analyse_then_save_lands_in_the_store(app, client, speech_wav):
     [analysis] = rows(app, "analyses", "id = ?", (result["analysis_id"],))
     assert analysis["label"] == result["emotion"]["label"]
 
-    fields = dict(analysis_id=result["analysis_id"], emotion="agree", annotator="tester",
+    fields = dict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"], emotion="agree",
+                  annotator="tester",
                   descriptor_verdicts={"pitch": {"verdict": "correct"}, "speed": {"verdict": "wrong", "value": "fast"}},
                   transcript="the quick brown fox", faithfulness=4, helpfulness=3, note="<b>not html</b>",
                   consent=False, submission_token="form-1")
@@ -81,7 +82,8 @@ def test_analyse_then_save_lands_in_the_store(app, client, speech_wav):
 
 def test_consent_keeps_the_audio(app, client, synth_speech):
     result = client.predict(handle_file(str(synth_speech("I agree to keep this recording."))), api_name="/analyze")
-    saved = client.predict(analysis_id=result["analysis_id"], emotion=list(result["emotion"]["probabilities"])[0],
+    saved = client.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"],
+                           emotion=list(result["emotion"]["probabilities"])[0],
                            annotator="consenter", consent=True, api_name="/save_judgement")
     assert saved["created"]
     [analysis] = rows(app, "analyses", "id = ?", (result["analysis_id"],))
@@ -132,11 +134,13 @@ def test_bad_judgements_are_refused_and_add_no_rows(app, client, speech_wav):
     with pytest.raises(Exception, match="(?i)analysis"):
         client.predict(analysis_id=10**6, emotion="agree", api_name="/save_judgement")
     with pytest.raises(Exception, match="(?i)label|emotion"):
-        client.predict(analysis_id=result["analysis_id"], emotion="ecstatic", api_name="/save_judgement")
+        client.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"], emotion="ecstatic",
+                       api_name="/save_judgement")
     with pytest.raises(Exception, match="1 to 5"):
-        client.predict(analysis_id=result["analysis_id"], emotion="agree", faithfulness=7, api_name="/save_judgement")
+        client.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"], emotion="agree",
+                       faithfulness=7, api_name="/save_judgement")
     with pytest.raises(Exception, match="pick the right value"):
-        client.predict(analysis_id=result["analysis_id"], emotion="agree",
+        client.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"], emotion="agree",
                        descriptor_verdicts={"pitch": {"verdict": "wrong"}}, api_name="/save_judgement")
     assert counts(app) == before
 
@@ -150,8 +154,9 @@ def test_twenty_concurrent_sessions_analyse_and_save(app, speech_wav, synth_spee
         try:
             c = Client(app.url, verbose=False)
             result = c.predict(handle_file(str(clips[i % len(clips)])), api_name="/analyze")
-            saved = c.predict(analysis_id=result["analysis_id"], emotion="agree", annotator=f"user{i}",
-                              submission_token=f"load-{i}", api_name="/save_judgement")
+            saved = c.predict(analysis_id=result["analysis_id"], analysis_token=result["analysis_token"],
+                              emotion="agree", annotator=f"user{i}", submission_token=f"load-{i}",
+                              api_name="/save_judgement")
             return result["analysis_id"], saved["judgement_id"]
         except Exception as e:  # collected and reported below
             with lock:

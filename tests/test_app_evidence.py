@@ -126,4 +126,5 @@ def test_dark_theme_rules_survive_gradios_css_scoping():
     css = re.sub(r"/\*.*?\*/", "", style.css(), flags=re.S)
     dark = [sel.strip() for sel in re.findall(r"([^{}]*\.dark[^{}]*)\{", css)]
     assert dark and all("," not in sel and sel.startswith(".dark ") for sel in dark), dark
+    assert ":is(" not in css
     assert "<script>" in style.head() and "#result-audio" in style.head()

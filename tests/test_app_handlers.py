@@ -11,7 +11,7 @@ from emoexplain.app.backend import Backend
 from emoexplain.app.config import AppConfig
 from emoexplain.app.views import KEEP, Update
 from emoexplain.descriptors import ORDER
-from emoexplain.errors import AdminRequired, AudioEmpty, InvalidJudgement
+from emoexplain.errors import AdminRequired, AudioEmpty, InvalidJudgement, NotYourAnalysis
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def analysis(backend, speech_wav):
 
 
 def form(session, **changes):
-    values = dict(session=session, emotion="agree", annotator="ana", verdicts=[None] * len(ORDER),
+    values = dict(session=session, audio=session.audio if session else None, emotion="agree", annotator="ana", verdicts=[None] * len(ORDER),
                   values=[None] * len(ORDER), transcript=session.transcript if session else "", faithfulness="4",
                   helpfulness=None, note="", consent=False, example_idx=0, examples=[])
     return values | changes
@@ -61,6 +61,7 @@ def test_analyze_records_the_result_and_returns_the_api_json(backend, analysis):
 def test_show_fills_every_component_and_resets_the_form(analysis):
     view = analyze.on_show(analysis)
     assert view.session.analysis_id == analysis.result["analysis_id"] and len(view.session.token) == 32
+    assert view.session.analysis_token == analysis.result["analysis_token"] and view.session.audio == analysis.audio
     assert view.session.token != analyze.on_show(analysis).session.token  # each showing is a new submission
     values = [v for _, v in view.corrected.choices]
     assert values[-1] == "unsure" and values[:-1] == list(analysis.result["emotion"]["probabilities"])
@@ -113,14 +114,17 @@ def test_form_values_are_validated_by_the_store(backend, analysis):
 def test_the_api_function_keeps_its_contract(backend, analysis):
     endpoint = judge.save_judgement_endpoint(backend)
     assert list(inspect.signature(endpoint).parameters) == [
-        "analysis_id", "emotion", "annotator", "descriptor_verdicts", "transcript", "faithfulness", "helpfulness",
-        "note", "consent", "submission_token"]
-    first = endpoint(analysis.result["analysis_id"], "agree", submission_token="t1")
+        "analysis_id", "analysis_token", "emotion", "annotator", "descriptor_verdicts", "transcript", "faithfulness",
+        "helpfulness", "note", "consent", "submission_token", "username"]   # the edge fills username (login)
+    aid, token = analysis.result["analysis_id"], analysis.result["analysis_token"]
+    first = endpoint(aid, token, "agree", submission_token="t1")
     assert first == {"judgement_id": first["judgement_id"], "created": True}
-    assert endpoint(analysis.result["analysis_id"], "agree", submission_token="t1") == {**first, "created": False}
+    assert endpoint(aid, token, "agree", submission_token="t1") == {**first, "created": False}
     # no token: the same content is the same submission
-    a = endpoint(analysis.result["analysis_id"], "sad", faithfulness=3)
-    assert endpoint(analysis.result["analysis_id"], "sad", faithfulness=3) == {**a, "created": False}
+    a = endpoint(aid, token, "sad", faithfulness=3)
+    assert endpoint(aid, token, "sad", faithfulness=3) == {**a, "created": False}
+    with pytest.raises(NotYourAnalysis):
+        endpoint(aid, "", "sad")
 
 
 def test_consent_keeps_the_audio(backend, analysis):
@@ -144,13 +148,14 @@ def test_admin_handlers_refuse_a_locked_session(backend, monkeypatch):
         with pytest.raises(AdminRequired):
             call()
     locked = Backend(AppConfig(admin_token="s3cret"), explainer=backend.model.get(), store=backend.store)
-    with pytest.raises(AdminRequired, match="not right"):
-        review.on_unlock(locked, token="guess")
+    refused = review.on_unlock(locked, token="guess")
+    assert "not right" in refused.status and refused.admin is KEEP and refused.review is KEEP
     assert review.on_unlock(locked, token="s3cret").admin is True
 
 
 def test_review_numbers_and_export(backend, analysis):
-    judge.save(backend, analysis.result["analysis_id"], emotion="agree", annotator="ana", note="<b>x</b>", consent=True,
+    judge.save(backend, analysis.result["analysis_id"], analysis_token=analysis.result["analysis_token"],
+               emotion="agree", annotator="ana", note="<b>x</b>", consent=True,
                descriptor_verdicts={"pitch": {"verdict": "wrong", "value": "high"}})
     view = review.on_unlock(backend, token=None)   # a local server without a token is open
     assert view.review_panel == Update(visible=True) and "**1** judgements" in view.review.counts

@@ -174,13 +174,6 @@ def _refuse(name):
     return guarded
 
 
-def test_consent_after_the_upload_expired_is_refused_not_saved_without_audio(tmp_path):
-    backend = Backend(AppConfig(), explainer=object(), store=object())  # a store object that cannot write
-    backend.submissions.remember_audio(5, str(tmp_path / "gone.wav"))  # gradio's cache deleted the upload
-    with pytest.raises(InvalidJudgement, match="no longer on the server"):
-        judge.save(backend, 5, emotion="agree", consent=True)
-
-
 def test_example_clips_from_a_folder_json_or_files_and_none_when_empty(tmp_path):
     from emoexplain.app.examples import example_clips
     assert example_clips(tmp_path / "absent") == [] and example_clips(tmp_path) == []

@@ -27,4 +27,5 @@ def test_gpu_check_runs_tiny_on_cpu(tmp_path):
     assert got["scoring_tokens"] > 2 * 29
     assert got["train_tokens"] == 2 * (got["train_tokens"] // 2) > 2 * 2 * 29
     assert got["mfu"] == pytest.approx(got["train_tflop"] / got["train_step_s"] / 0.5)
-    assert got["caption_s"] * 1e3 > got["scoring_ms"]  # a caption costs scoring plus generation
+    # a caption is scoring plus generation: compare token counts, not times (timings belong to the benchmark)
+    assert got["caption_tokens"] == 8

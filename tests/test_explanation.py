@@ -73,3 +73,9 @@ def test_the_store_keeps_the_models_emphasised_words(tmp_path):
         [row] = store.read("SELECT label, emphasis, explanation FROM analyses WHERE id = ?", [aid])
     assert row["label"] == "angry" and json.loads(row["emphasis"]) == ["what", "never"]
     assert json.loads(row["explanation"])["schema"] == SCHEMA
+
+
+def test_a_stored_analysis_keeps_only_the_stressed_words():
+    d = make().to_dict()
+    d["descriptors"]["emphasis"] = [{"word": "what"}]   # the store keeps the words, not their times
+    assert Explanation.from_dict(d).descriptors.emphasis == (StressedWord("what", None, None),)

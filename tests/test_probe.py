@@ -143,6 +143,16 @@ def test_model_without_descriptor_branch_skips_the_ablation_only(explainer, spee
     assert "only its label can be tested" in r.summary
 
 
+def test_clip_at_the_length_limit_is_probed_whole(explainer):
+    """Cut at max_seconds, the slowed probe is longer than the limit: it is measured and scored whole."""
+    from emoexplain.probes import probe
+    r = probe(_accented_voice(), LabelOnly(explainer), max_seconds=2.5)
+    slow = r.probe("pace0.8x")
+    assert len(slow.samples) == pytest.approx(2.5 / 0.8 * 16000, abs=2)
+    assert slow.measured == pytest.approx(0.8, rel=0.05)
+    assert any("pace0.8x: the clip was cut at" in w for w in r.warnings)
+
+
 def _accented_voice() -> np.ndarray:
     """Ten syllables with one planted accent (1.5-1.7 s: +4 st, +6 dB): the clip's one emphasised stretch."""
     t = np.arange(300) / 100

@@ -71,10 +71,10 @@ def test_summary_sentence_names_the_failure():
 
 def test_corpus_scores_pool_the_clips():
     one = {"faithfulness": clip_faithfulness(ORIGINAL, PROBES, ABLATION, ASSOC), "skipped": [],
-           "ablation": {"label_flips": {"descriptor": False, "content": True}}, "level": {"blind": False}}
+           "ablation": {"label_flips": {"descriptor": False, "content": True}}, "level": {"sensitivity": "nearly blind"}}
     two = {"faithfulness": clip_faithfulness(ORIGINAL, PROBES[:1], {"descriptor_share": 0.75}, ASSOC),
            "skipped": [{"name": "de-emphasis"}], "ablation": {"label_flips": {"descriptor": True, "content": True}},
-           "level": {"blind": False}}
+           "level": {"sensitivity": "nearly blind"}}
     c = corpus_faithfulness([one, two])
     assert c["descriptor_sensitivity"] == {"score": 0.25, "n": 4, "hits": 1}
     assert c["ablation_share"] == {"mean": 0.5, "n": 2}

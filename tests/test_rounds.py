@@ -182,18 +182,9 @@ def _refused(tmp_path, capsys, db, match):
     assert (_digest(db) if Path(db).exists() else None) == before  # the store is untouched
 
 
-@pytest.fixture(scope="module")
-def clips(tmp_path_factory):
-    from train.data.synthetic import SyntheticSpec, check_tools, generate
-    from train.data.manifest import read_manifest
-    try:
-        check_tools()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(str(e))
-    folder = tmp_path_factory.mktemp("corpus")
-    manifest = generate(folder, SyntheticSpec(n_train=3, n_test=0, n_test_voices=2, n_test_sentences=4, seed=5),
-                        measure=False, workers=1, progress=False, splits=("train",))
-    return [Path(r["audio"]) for r in read_manifest(manifest)]
+@pytest.fixture
+def clips(corrected_clips):
+    return corrected_clips
 
 
 def test_a_missing_or_empty_store_says_to_collect_corrections(tmp_path, capsys):

@@ -9,6 +9,7 @@ the caption the model learns never contradicts the audio it hears:
 | pitch (s semitones)           | pitch x 2^(s/12), tempo kept       | pitch Hz x 2^(s/12)                 |
 | gain (g dB)                   | level + g dB                       | energy dB + g                       |
 | noise (SNR in dB)             | white noise added                  | none re-binned (small at >= 15 dB)  |
+| probe (p_probe)               | one counterfactual probe (PSOLA)   | all words re-MEASURED (probe_augment)|
 
 New words come from the app's own binning function on the app's own measure (``descriptors.bin_value``: the
 median F0 for pitch, in the register describe() would pick); a row without those measured numbers
@@ -27,7 +28,7 @@ import numpy as np
 from emoexplain.audio import SAMPLE_RATE
 
 DEFAULTS = {"p_speed": 0.0, "speed_range": [0.9, 1.1], "p_pitch": 0.0, "pitch_semitones": 1.5,
-            "p_noise": 0.0, "snr_db": [15.0, 40.0], "p_gain": 0.0, "gain_db": 3.0}
+            "p_noise": 0.0, "snr_db": [15.0, 40.0], "p_gain": 0.0, "gain_db": 3.0, "p_probe": 0.0}
 
 
 def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) -> tuple[np.ndarray, dict]:
@@ -35,6 +36,9 @@ def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) 
     from emoexplain.descriptors import measure
 
     s = {**DEFAULTS, **(settings or {})}
+    if s["p_probe"] and rng.random() < s["p_probe"]:   # first, so that the re-binning below starts from its numbers
+        from train.probe_augment import probe_augment
+        samples, row = probe_augment(samples, row, rng)
     pitch, rate, level = (measure(name) for name in REBINNED)
     measured = dict(((row.get("meta") or {}).get("measured") or {}))
     can_rebin = all(measured.get(key) is not None for key in (pitch, rate, level))

@@ -142,7 +142,7 @@ def build_model(cfg: TrainConfig, explainer=None, *, device=None):
     if explainer is not None:
         return explainer
     if cfg.model_kind == systems.SSL:
-        return systems.build(cfg)
+        return systems.build(cfg, device=device)
     if cfg.init_checkpoint:
         return load_explainer(cfg.init_checkpoint, device=device)
     overrides = dict(cfg.model)

@@ -25,16 +25,18 @@ def model_config(cfg, *, tiny: bool = False):
     return ModelConfig.preset("tiny" if tiny else cfg.model_preset, **overrides)
 
 
-def build(cfg, *, tiny: bool = False):
+def build(cfg, *, tiny: bool = False, device=None):
     """A fresh model with random heads / branches for ``cfg`` (an SSL baseline: its ``init_checkpoint`` if set)."""
     config = model_config(cfg, tiny=tiny)
     if cfg.model_kind == SSL:
         from emoexplain.model.ssl_baseline import build_ssl_baseline
 
-        return load(cfg.init_checkpoint) if cfg.init_checkpoint and not tiny else build_ssl_baseline(config)
+        if cfg.init_checkpoint and not tiny:
+            return load(cfg.init_checkpoint, device=device)
+        return build_ssl_baseline(config, device=device)
     from emoexplain.model import build_explainer
 
-    return build_explainer(config)
+    return build_explainer(config, device=device)
 
 
 def ssl_examples(items) -> list:
@@ -62,7 +64,9 @@ def load(folder, *, device=None):
     from emoexplain.model.ssl_baseline import is_ssl_checkpoint, load_ssl_baseline
 
     if is_ssl_checkpoint(folder):
-        return load_ssl_baseline(folder, device=device)
+        import torch
+
+        return load_ssl_baseline(folder, device=device or ("cuda" if torch.cuda.is_available() else "cpu"))
     from emoexplain.model import load_explainer
 
     return load_explainer(folder, device=device)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -30,14 +31,17 @@ class Session:
     token: str            # the submission token of this analysis' form (a double save is stored once)
     transcript: str       # the model's transcript (a correction is only stored when it differs)
     saved: int | None = None
+    analysis_token: str = ""   # proves the analysis is this session's (the store keeps only its hash)
+    audio: str | None = None   # the file that was analysed: a save refuses when the box holds another clip
 
 
 @dataclass(frozen=True)
 class Analysis(View):
     explanation: Explanation
     analysis_id: int
-    result: dict          # the /analyze JSON: explanation.to_dict() + analysis_id
-    audio: str | None = None   # the analysed file (the result's player and the spectrogram read it)
+    result: dict          # the /analyze JSON: explanation.to_dict() + analysis_id + analysis_token
+    audio: str | None = None   # the analysed file (the result's player, the spectrogram and probes read it)
+    analysis_token: str = ""
     is_demo: bool = False      # made by the demo checkpoint (its words come from a synthetic-speech model)
 
 
@@ -75,7 +79,8 @@ class ResultView(View):
 
 
 def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> Analysis:
-    """Explain one audio file and record the analysis; the upload path is kept for a consented save."""
+    """Explain one audio file and record the analysis with a new secret token (only whoever holds it may judge
+    the analysis) and a copy of the upload in the store's pending/ (for a consented save, even after a restart)."""
     from emoexplain import store as store_api
     from emoexplain.model.checkpoint import is_demo_checkpoint
     if not path:
@@ -84,13 +89,14 @@ def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> An
     explanation: Explanation = backend.explain(str(path), id(backend.model), backend.config.max_seconds)
     result = explanation.to_dict()
     audio = explanation.acoustics.audio
+    analysis_token = secrets.token_urlsafe(32)
     analysis_id = int(store_api.record_analysis(
         backend.store, result, audio_sha256=audio.sha256, duration_s=audio.original_duration_s,
-        sample_rate=audio.original_sample_rate, source=source, latency_s=explanation.latency_s.total))
-    backend.submissions.remember_audio(analysis_id, str(path))
-    return Analysis(explanation=explanation, analysis_id=analysis_id, result={**result, "analysis_id": analysis_id},
-                    audio=str(path), is_demo=is_demo_checkpoint(backend.model.source,
-                                                               getattr(explainer, "card_markdown", "") or ""),
+        sample_rate=audio.original_sample_rate, source=source, latency_s=explanation.latency_s.total,
+        analysis_token=analysis_token, pending_audio=path))
+    return Analysis(explanation=explanation, analysis_id=analysis_id, audio=str(path), analysis_token=analysis_token,
+                    result={**result, "analysis_id": analysis_id, "analysis_token": analysis_token},
+                    is_demo=is_demo_checkpoint(backend.model.source, getattr(explainer, "card_markdown", "") or ""),
                     warning_toasts=explanation.warnings)
 
 
@@ -99,7 +105,8 @@ def on_show(analysis: Analysis, *, spectrogram: bool = False, semitones: bool = 
     result = analysis.explanation
     figure, warnings = _figure(analysis, spectrogram=spectrogram, semitones=semitones)
     rows = {row.name: row for row in evidence.descriptor_rows(result)}
-    session = Session(analysis_id=analysis.analysis_id, token=uuid.uuid4().hex, transcript=result.transcript or "")
+    session = Session(analysis_id=analysis.analysis_id, token=uuid.uuid4().hex, transcript=result.transcript or "",
+                      analysis_token=analysis.analysis_token, audio=analysis.audio)
     return ResultView(
         result_panel=Update(visible=True), summary=render.summary_markdown(result, analysis.analysis_id),
         emotion=render.emotion_label(result), corrected=Update(choices=emotion_choices(result), value=None),

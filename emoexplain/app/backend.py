@@ -1,4 +1,4 @@
-"""The app's one backend per process: its config, the held model, the store, and the saves it has seen.
+"""The app's one backend per process: its config, the held model, the store, the admin gate.
 
 Handlers (emoexplain.app.analyze, judge, review, model_tab) are module-level functions that take this
 backend and plain values. Nothing here imports gradio; torch and the model load on first use.
@@ -6,37 +6,24 @@ backend and plain values. Nothing here imports gradio; torch and the model load 
 
 from __future__ import annotations
 
-import collections
 import threading
 from pathlib import Path
 
 from emoexplain.app import zerogpu
+from emoexplain.app.auth import admin_gate
 from emoexplain.app.config import AppConfig
 from emoexplain.model.holder import ModelHolder
 
-KEEP_AUDIO_PATHS = 2000   # analyses whose upload path is remembered (for consent at save time)
-
-
-class Submissions:
-    """What idempotent saves need: submission token -> judgement id, analysis id -> uploaded file."""
-
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.saved: dict[str, int] = {}
-        self.audio: collections.OrderedDict[int, str] = collections.OrderedDict()
-
-    def remember_audio(self, analysis_id: int, path: str) -> None:
-        with self.lock:
-            self.audio[analysis_id] = path
-            while len(self.audio) > KEEP_AUDIO_PATHS:
-                self.audio.popitem(last=False)
-
 
 class Backend:
+    """Saves are made once by the store itself (submission tokens are unique per analysis, in the DB) and the
+    upload waiting for its judgement is on disk (``pending/``): nothing here is lost by a restart."""
+
     def __init__(self, config: AppConfig, explainer=None, store=None):
         self.config = config
-        self.model = ModelHolder(config.checkpoint, explainer)
-        self.submissions = Submissions()
+        from emoexplain.app.rounds import resolve_checkpoint   # a folder of rounds: its latest promoted one
+        self.model = ModelHolder(resolve_checkpoint(config.checkpoint), explainer)
+        self.admin_gate = admin_gate(config)   # remembers wrong tokens per client (rate limit)
         self.explain = zerogpu.gpu_explain(self.model)   # before torch is imported (ZeroGPU's rule)
         self._store = store
         self._store_lock = threading.Lock()
@@ -45,17 +32,24 @@ class Backend:
     @property
     def store(self):
         """The store, opened on first use. With EMOEXPLAIN_HUB_DATASET set it is restored from the dataset
-        when empty and synced back every few minutes (how a Space without persistent storage keeps data)."""
+        when empty and synced back every few minutes (how a Space without persistent storage keeps data); an
+        unreachable hub delays the start by a few seconds at most (the sync retries in the background)."""
         if self._store is None:
             with self._store_lock:
                 if self._store is None:
                     from emoexplain import store as store_api
                     folder = Path(self.config.data_dir) if self.config.data_dir else store_api.data_dir()
-                    path = folder / store_api.DB_NAME
-                    store_api.restore_from_hub(path)              # no-op without EMOEXPLAIN_HUB_DATASET
-                    self._store = store_api.open_store(path)
+                    self._store = store_api.open_store(folder / store_api.DB_NAME)
                     self.hub_sync = store_api.start_hub_sync(self._store)   # None without it
         return self._store
+
+    def storage_warnings(self) -> list[str]:
+        """What admins must know about where judgements go: a store that a restart erases, a hub that is down."""
+        from emoexplain.store import persistence_warning
+        folder = self.data_folder
+        found = [persistence_warning(folder)] if folder is not None else []
+        found.append(self.hub_sync.warning if self.hub_sync is not None else None)
+        return [w for w in found if w]
 
     @property
     def data_folder(self) -> Path | None:

@@ -71,6 +71,7 @@ class ClipView(View):
 
 def on_next(backend: Backend, *, campaign: str | None, annotator: str | None, username: str | None = None) -> ClipView:
     """Lease the annotator's next clip and show it with the model's analysis."""
+    from emoexplain.explanation import Explanation
     from emoexplain.store import campaigns
     from emoexplain.store.campaigns.create import campaign_row
     who, name = _who(annotator, username), _campaign(campaign)
@@ -79,7 +80,7 @@ def on_next(backend: Backend, *, campaign: str | None, annotator: str | None, us
     if offer["status"] != "clip":
         return ClipView(status=render.escape_md(offer["message"]), lease=None, audio=None, emotion=None, caption="",
                         descriptors="", choice=Update(choices=[], value=None), note="", kept=kept)
-    analysis = offer["analysis"]
+    analysis = Explanation.from_dict(offer["analysis"])
     lease = Lease(name, who, offer["analysis_id"], offer["analysis_token"])
     instructions = f"\n\n{render.escape_md(offer['instructions'])}" if offer["instructions"] else ""
     return ClipView(
@@ -215,8 +216,7 @@ def on_admin_status(backend: Backend, *, unlocked: bool, name: str | None) -> Ad
                for q in campaigns.quality(backend.store, name)]
     agreement = campaigns.campaign_agreement(backend.store, name)
     return AdminView(progress=progress, clips=_table(clips), quality=_table(quality),
-                     agreement=render.agreement_markdown({"emotion": agreement["emotion"],
-                                                          "descriptors": agreement["descriptors"]}),
+                     agreement=agreement_markdown(agreement),
                      campaigns=Update(choices=names, value=name))
 
 
@@ -232,6 +232,21 @@ def on_exclude(backend: Backend, *, unlocked: bool, name: str | None, annotator:
     else:
         campaigns.include(backend.store, _campaign(name), who)
     return on_admin_status(backend, unlocked=True, name=name)
+
+
+def agreement_markdown(agreement: dict) -> str:
+    """The campaign's kappa and alpha, each with the clips and raters it rests on."""
+    def number(x):
+        return "–" if x is None else f"{x:.3f}"
+
+    def row(what, t):
+        return (f"| {render.escape_md(what)} | {t['n_items']} | {t['n_annotators']} | {number(t['fleiss_kappa'])} | "
+                f"{number(t['krippendorff_alpha'])} | {number(t['cohen_kappa'])} |")
+    lines = ["**Agreement in this campaign** (clips with 2+ counted judgements)", "",
+             "| what | clips | raters | Fleiss κ | Krippendorff α | Cohen κ |", "|---|---|---|---|---|---|",
+             row("emotion", agreement["emotion"])]
+    lines += [row(name.replace("_", " "), t) for name, t in agreement["descriptors"].items()]
+    return "\n".join(lines)
 
 
 def _table(rows: list[dict]) -> Table:

@@ -20,6 +20,7 @@ class AppConfig:
     max_file_size: str = "20mb"        # uploads above this are refused by gradio
     examples_dir: str | None = None    # example clips (+ optional examples.json); None -> assets/examples
     preload: bool = True               # load the model in a background thread right after start
+    sign_in: bool = False              # Hugging Face sign-in is on (OAUTH_CLIENT_ID): the signed-in name wins
 
     @classmethod
     def from_env(cls, env=None, **overrides) -> "AppConfig":
@@ -37,6 +38,7 @@ class AppConfig:
             port=int(env.get("GRADIO_SERVER_PORT", 7860)),
             max_file_size=env.get("EMOEXPLAIN_MAX_FILE_SIZE", "20mb"),
             examples_dir=env.get("EMOEXPLAIN_EXAMPLES_DIR") or None,
+            sign_in=bool(env.get("OAUTH_CLIENT_ID")),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})
         if values["max_seconds"] <= 0:

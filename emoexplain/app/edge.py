@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import html
+import inspect
 import logging
 
 from emoexplain.app.views import KEEP, Update, View
@@ -59,7 +60,6 @@ def error_markdown(message: str) -> str:
     return f'<div class="inline-error" role="alert">⚠ {html.escape(str(message), quote=False)}</div>'
 
 
-
 def _inline_error(outputs: dict, errors_to: str, message: str, on_error: dict) -> list:
     """Every output kept (gr.skip) except ``errors_to``, which shows the message, and those ``on_error`` sets."""
     import gradio as gr
@@ -77,12 +77,13 @@ def _inline_error(outputs: dict, errors_to: str, message: str, on_error: dict) -
 
 
 def event(handler, backend=None, *, inputs: dict | None = None, outputs: dict | None = None,
-          username: bool = False, errors_to: str | None = None, on_error: dict | None = None,
-          **constants) -> dict:
+          username: bool = False, client: bool = False, errors_to: str | None = None,
+          on_error: dict | None = None, **constants) -> dict:
     """``fn``, ``inputs`` and ``outputs`` for a gradio listener calling ``handler(backend, **values)``.
 
     ``backend=None`` calls ``handler(**values)`` (a pure view function); ``username=True`` also passes the
-    logged-in Hugging Face username (or None) as ``username``; ``constants`` are passed as they are.
+    logged-in Hugging Face username (or None) as ``username``, ``client=True`` the caller's address as
+    ``client``; ``constants`` are passed as they are.
     ``errors_to`` names the output (a Markdown beside the action) that shows an error in words, where it stays
     until the next action writes it again; the other outputs keep their values, except those ``on_error`` gives
     ({name: value}, e.g. a stale result hidden). Without ``errors_to`` an error is a toast.
@@ -91,10 +92,8 @@ def event(handler, backend=None, *, inputs: dict | None = None, outputs: dict | 
     in_components = _flatten(inputs.values())
     out_components = _flatten(outputs.values())
 
-    def call(values, user):
-        kwargs = {**constants, **_unflatten(inputs, values)}
-        if username:
-            kwargs["username"] = user
+    def call(values, specials):
+        kwargs = {**constants, **_unflatten(inputs, values), **specials}
         try:
             view = handler(backend, **kwargs) if backend is not None else handler(**kwargs)
         except Exception as e:
@@ -106,17 +105,58 @@ def event(handler, backend=None, *, inputs: dict | None = None, outputs: dict | 
             values = _spread(view, outputs)
         return values[0] if len(values) == 1 else values   # gradio takes a lone output's value as it is
 
-    if username:
-        import gradio as gr
-
-        def run(profile, *values):
-            return call(values, profile.username if profile is not None else None)
-        run.__annotations__ = {"profile": gr.OAuthProfile | None}   # gradio injects the login by this hint
-    else:
-        def run(*values):
-            return call(values, None)
+    run = _with_specials(call, username=username, client=client)
     run.__name__ = getattr(handler, "__name__", "handler")
     return {"fn": user_errors(run), "inputs": in_components, "outputs": out_components}
+
+
+def _with_specials(call, *, username: bool, client: bool):
+    """``run(*values)`` for gradio, calling ``call(values, {"username": ..., "client": ...})``. gradio injects
+    the login (gr.OAuthProfile) and the request into leading parameters by their type hints."""
+    import gradio as gr
+    hints = {**({"profile": gr.OAuthProfile | None} if username else {}), **({"request": gr.Request} if client else {})}
+
+    def run(*args):
+        named, values = dict(zip(hints, args)), args[len(hints):]
+        specials = {}
+        if username:
+            specials["username"] = named["profile"].username if named["profile"] is not None else None
+        if client:
+            specials["client"] = client_address(named["request"])
+        return call(values, specials)
+    run.__signature__ = inspect.Signature(
+        [inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=hint) for name, hint in hints.items()]
+        + [inspect.Parameter("values", inspect.Parameter.VAR_POSITIONAL)])
+    run.__annotations__ = dict(hints)
+    return run
+
+
+def client_address(request) -> str:
+    """Who is calling, for rate limits: the address the nearest proxy saw (the last X-Forwarded-For entry,
+    which a client cannot forge; the first ones it can), else the socket's peer."""
+    if request is None:
+        return "?"
+    forwarded = (request.headers.get("x-forwarded-for") or "").split(",")
+    if forwarded[-1].strip():
+        return forwarded[-1].strip()
+    return getattr(getattr(request, "client", None), "host", None) or "?"
+
+
+def with_login(fn):
+    """An API function ``fn(..., username=None)`` as gradio serves it: ``username`` is not an API parameter but
+    the signed-in Hugging Face user (None when nobody is signed in), so callers cannot choose it."""
+    import gradio as gr
+    signature = inspect.signature(fn)
+    params = [p for name, p in signature.parameters.items() if name != "username"]
+    profile = inspect.Parameter("profile", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.OAuthProfile | None)
+
+    def api(profile, *args, **kwargs):
+        return fn(*args, username=profile.username if profile is not None else None, **kwargs)
+    api.__name__, api.__doc__ = fn.__name__, fn.__doc__
+    api.__signature__ = signature.replace(parameters=[profile, *params])
+    hints = {name: hint for name, hint in getattr(fn, "__annotations__", {}).items() if name != "username"}
+    api.__annotations__ = {"profile": gr.OAuthProfile | None, **hints}
+    return api
 
 
 def analyze_endpoint(backend):
@@ -199,7 +239,9 @@ def _spread(view, outputs: dict) -> list:
     flat = []
     for name, spec in outputs.items():
         item = getattr(view, name)
-        if isinstance(spec, dict):
+        if item is KEEP and isinstance(spec, (dict, list, tuple)):
+            flat += [value(KEEP)] * len(_flatten([spec]))
+        elif isinstance(spec, dict):
             flat += _spread(item, spec)
         elif isinstance(spec, (list, tuple)):
             if len(item) != len(spec):

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
-from pathlib import Path
 
 from emoexplain.app import render
 from emoexplain.app.analyze import Session
@@ -32,46 +31,45 @@ class SaveView(View):
     result_panel: object = KEEP   # hidden once saved: the next clip's result never sits beside this one's form
 
 
-def save(backend: Backend, analysis_id, *, emotion: str | None, annotator: str = "",
-         descriptor_verdicts: dict | None = None, transcript: str | None = None, faithfulness=None,
-         helpfulness=None, note: str = "", consent: bool = False, token: str | None = None) -> tuple[int, bool]:
+def save(backend: Backend, analysis_id, *, analysis_token: str | None = None, emotion: str | None,
+         annotator: str = "", descriptor_verdicts: dict | None = None, transcript: str | None = None,
+         faithfulness=None, helpfulness=None, note: str = "", consent: bool = False, token: str | None = None,
+         username: str | None = None) -> tuple[int, bool]:
     """Record a judgement once per submission token; returns (judgement id, newly created).
 
-    Without a token the submission's own content is the token, so an identical resubmission (a
-    double-click, a retried HTTP call) returns the first id and writes nothing.
+    Only the holder of the analysis' token may judge it (the store checks). Without a submission token the
+    submission's own content is the token, so an identical resubmission (a double-click, a retried HTTP call)
+    returns the first id and writes nothing; tokens live in the DB, scoped to the analysis, so this holds
+    across restarts and between visitors who pick the same token. With consent the analysed upload, waiting
+    in the store's pending/, is kept.
     """
     from emoexplain import store as store_api
     if analysis_id in (None, "", 0):
         raise InvalidJudgement("Nothing to save yet: analyse a clip first, then judge the result.")
     if not emotion:
         raise InvalidJudgement("Pick the emotion you hear (or 'agree' if the model is right) before saving.")
-    analysis_id = _whole(analysis_id, "analysis_id")
-    if not isinstance(analysis_id, int):
-        try:
-            analysis_id = int(analysis_id)
-        except (TypeError, ValueError):
-            raise InvalidJudgement(f"analysis_id must be the number /analyze returned, not {analysis_id!r}.") from None
-    fields = dict(annotator=(annotator or "").strip() or "anonymous", emotion=emotion,
+    analysis_id = _whole(analysis_id, "analysis_id")   # 61.5 stays 61.5: the store refuses it
+    fields = dict(annotator=annotator_id(annotator, username, sign_in=backend.config.sign_in), emotion=emotion,
                   descriptor_verdicts=descriptor_verdicts or {}, transcript=transcript or None,
                   faithfulness=_whole(faithfulness, "faithfulness"), helpfulness=_whole(helpfulness, "helpfulness"),
-                  note=note or "", consent=bool(consent))
+                  note=note or "", consent=consent)
     key = token or hashlib.sha256(json.dumps([analysis_id, fields], sort_keys=True, default=str).encode()).hexdigest()
-    submissions = backend.submissions
-    with submissions.lock:
-        if key in submissions.saved:
-            return submissions.saved[key], False
-        audio_path = submissions.audio.get(analysis_id) if fields["consent"] else None
-        if audio_path and not Path(audio_path).is_file():
-            raise InvalidJudgement("The audio of this analysis is no longer on the server (uploads are kept "
-                                   "for an hour): analyse the clip again to keep it with your judgement.")
-        judgement_id = int(store_api.record_judgement(backend.store, analysis_id, audio_path=audio_path, **fields))
-        submissions.saved[key] = judgement_id
-    return judgement_id, True
+    return store_api.record_judgement_once(backend.store, analysis_id, analysis_token=analysis_token or None,
+                                           submission_token=key, **fields)
+
+
+def annotator_id(typed: str | None, username: str | None, *, sign_in: bool) -> str:
+    """Who a judgement is stored under: the signed-in Hugging Face name when there is one (whatever was typed);
+    with sign-in on, a typed name is marked ``guest:`` so that nobody can save under a real HF name."""
+    if username:
+        return username
+    name = (typed or "").strip() or "anonymous"
+    return f"guest:{name}" if sign_in else name
 
 
 def _whole(value, name: str):
     """Form and JSON values as the store takes them: "4" (a radio's value) -> 4, "" -> None; the store
-    checks the range."""
+    checks the rest (3.7 and 61.5 are refused there, never rounded)."""
     if isinstance(value, str):
         value = value.strip()
         if not value:
@@ -83,18 +81,22 @@ def _whole(value, name: str):
     return value
 
 
-def on_save(backend: Backend, *, session: Session | None, emotion: str | None, annotator: str, verdicts: list,
-            values: list, transcript: str, faithfulness, helpfulness, note: str, consent: bool, example_idx: int,
-            examples: list[dict], username: str | None = None) -> SaveView:
-    """The form's Save: store the judgement of the session's analysis, then load the next example clip."""
+def on_save(backend: Backend, *, session: Session | None, audio: str | None = None, emotion: str | None,
+            annotator: str, verdicts: list, values: list, transcript: str, faithfulness, helpfulness, note: str,
+            consent: bool, example_idx: int, examples: list[dict], username: str | None = None) -> SaveView:
+    """The form's Save: store the judgement of the session's analysis, then load the next example clip.
+    Refused when the clip in the box (``audio``) is not the one the shown result is for."""
     if session is None:
         raise InvalidJudgement("Nothing to save yet: analyse a clip first, then judge the result.")
+    if not same_clip(session.audio, audio):
+        raise InvalidJudgement("The result shown is for another clip than the one in the box now: press Analyse "
+                               "to see and judge the clip in the box.")
     if session.saved:
         return SaveView(save_status=f"Already saved as judgement #{session.saved}; analyse another clip to "
                                     "judge it.")
     judgement_id, _ = save(
-        backend, session.analysis_id, emotion=emotion, annotator=username or annotator,
-        descriptor_verdicts=form_verdicts(verdicts, values),
+        backend, session.analysis_id, analysis_token=session.analysis_token, emotion=emotion, annotator=annotator,
+        username=username, descriptor_verdicts=form_verdicts(verdicts, values),
         transcript=transcript if transcript and transcript.strip() != session.transcript.strip() else None,
         faithfulness=faithfulness, helpfulness=helpfulness, note=note, consent=consent, token=session.token)
     message = f"✅ Saved judgement #{judgement_id} for analysis #{session.analysis_id}. Thank you!"
@@ -120,6 +122,24 @@ def form_verdicts(verdicts: list, values: list) -> dict:
     return out
 
 
+def same_clip(analysed: str | None, in_box: str | None) -> bool:
+    """Whether the box still holds the analysed clip: the same file, or one with the same bytes (gradio may
+    hand the same upload over under another cache path)."""
+    if not analysed or not in_box:
+        return analysed is None and in_box is None  # a session made without a file (tests, API) has no box
+    if analysed == in_box:
+        return True
+    try:
+        return _digest(analysed) == _digest(in_box)
+    except OSError:
+        return False
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 @dataclass(frozen=True)
 class PickerView(View):
     picker: Update
@@ -131,17 +151,20 @@ def on_verdict(*, verdict: str | None) -> PickerView:
 
 
 def save_judgement_endpoint(backend: Backend):
-    """The public ``/save_judgement`` API function (its signature and docstring are the API's)."""
-    def save_judgement(analysis_id: int, emotion: str, annotator: str = "", descriptor_verdicts: dict | None = None,
-                       transcript: str = "", faithfulness: int | None = None, helpfulness: int | None = None,
-                       note: str = "", consent: bool = False, submission_token: str = "") -> dict:
-        """Save a human judgement of analysis `analysis_id`. emotion: a label of the model's label set or
-        "agree"; descriptor_verdicts: {name: {"verdict": "correct"|"wrong"|"unsure", "value": word-if-wrong}};
-        faithfulness/helpfulness 1-5; consent=True keeps the audio. The same submission (same fields, or the
-        same submission_token) is stored once. Returns {"judgement_id", "created"}."""
+    """The public ``/save_judgement`` API function (its signature and docstring are the API's; the edge fills
+    ``username`` with the signed-in Hugging Face user, which callers cannot set)."""
+    def save_judgement(analysis_id: int, analysis_token: str = "", emotion: str = "", annotator: str = "",
+                       descriptor_verdicts: dict | None = None, transcript: str = "", faithfulness: int | None = None,
+                       helpfulness: int | None = None, note: str = "", consent: bool = False,
+                       submission_token: str = "", username: str | None = None) -> dict:
+        """Save a human judgement of analysis `analysis_id`, proven yours by the `analysis_token` that /analyze
+        returned with it. emotion: a label of the model's label set or "agree"; descriptor_verdicts:
+        {name: {"verdict": "correct"|"wrong"|"unsure", "value": word-if-wrong}}; faithfulness/helpfulness
+        whole numbers 1-5; consent true keeps the audio (a JSON boolean). The same submission (same fields, or
+        the same submission_token for this analysis) is stored once. Returns {"judgement_id", "created"}."""
         judgement_id, created = save(
-            backend, analysis_id, emotion=emotion, annotator=annotator, descriptor_verdicts=descriptor_verdicts,
-            transcript=transcript or None, faithfulness=faithfulness, helpfulness=helpfulness, note=note,
-            consent=consent, token=submission_token or None)
+            backend, analysis_id, analysis_token=analysis_token, emotion=emotion, annotator=annotator,
+            descriptor_verdicts=descriptor_verdicts, transcript=transcript or None, faithfulness=faithfulness,
+            helpfulness=helpfulness, note=note, consent=consent, token=submission_token or None, username=username)
         return {"judgement_id": judgement_id, "created": created}
     return save_judgement

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from emoexplain.app import charts, evidence, render
-from emoexplain.app.auth import is_admin, require_admin
+from emoexplain.app.auth import require_admin
 from emoexplain.app.backend import Backend
-from emoexplain.app.views import Update, View
-from emoexplain.errors import AdminRequired, InvalidJudgement
+from emoexplain.app.views import KEEP, Update, View
+from emoexplain.errors import InvalidJudgement, TooManyAttempts
 from emoexplain.store.queries import Table
 
+EXPORT_KEEP_S = 600   # an export waits this long for its download (gradio copies it into its cache at once)
 AGREEMENT_FILTERS = ("any", "agreed with the model", "disagreed")
 RECENT_LIMIT = 50
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -51,11 +52,20 @@ class UnlockView(View):
     review: ReviewView
 
 
-def on_unlock(backend: Backend, *, token: str | None, username: str | None = None) -> UnlockView:
-    """Unlock the admin parts of the page for this session (admin token or an admin HF login)."""
-    if not is_admin(backend.config, token, username):
-        raise AdminRequired("That admin token is not right (or this account is not an admin).")
-    return UnlockView(admin=True, status="Unlocked.", review_panel=Update(visible=True),
+def on_unlock(backend: Backend, *, token: str | None, username: str | None = None, client: str = "?") -> UnlockView:
+    """Unlock the admin parts of the page for this session (admin token or an admin HF login), with what admins
+    must know about the storage. A refusal is a status line, not an error (no traceback per guess in the log);
+    wrong tokens are rate-limited per client and overall (emoexplain.app.auth)."""
+    try:
+        ok = backend.admin_gate.check(token, username, client)
+    except TooManyAttempts as e:
+        ok, refused = False, str(e)
+    else:
+        refused = "That admin token is not right (or this account is not an admin)."
+    if not ok:
+        return UnlockView(admin=KEEP, status=refused, review_panel=KEEP, review=KEEP)
+    warnings = "".join(f"\n\n⚠️ {render.escape_md(w)}" for w in backend.storage_warnings())
+    return UnlockView(admin=True, status="Unlocked." + warnings, review_panel=Update(visible=True),
                       review=on_review(backend, unlocked=True))
 
 
@@ -189,13 +199,14 @@ def escape(value) -> str:
 
 
 def _kept_audio(backend: Backend, audio_path: str | None) -> str | None:
-    """A copy of the consented clip where the page may serve it (the store's audio/ folder is never served)."""
+    """A short-lived copy of the consented clip where the page may serve it (the store's audio/ folder is never
+    served); it goes with the old exports (export_folder), so a clip deleted from the store does not linger."""
     if not audio_path or backend.data_folder is None:
         return None
     source = backend.data_folder / audio_path
     if not source.is_file():
         return None
-    dest = Path(tempfile.mkdtemp(prefix="emoexplain-review-")) / source.name
+    dest = export_folder() / f"emoexplain-clip-{time.time_ns()}{source.suffix}"
     shutil.copy(source, dest)
     return str(dest)
 
@@ -222,10 +233,25 @@ def on_export(backend: Backend, *, unlocked: bool, fmt: str) -> ExportView:
     """The judgements (or the training manifest) as a file to download."""
     require_admin(unlocked)
     from emoexplain import store as store_api
-    stem = f"emoexplain-{time.strftime('%Y%m%d-%H%M%S')}"
-    dest = Path(tempfile.mkdtemp(prefix="emoexplain-export-")) / store_api.export_filename(fmt, stem)
+    stem = f"emoexplain-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 10**6:06d}"
+    dest = export_folder() / store_api.export_filename(fmt, stem)
     store_api.export(backend.store, fmt, dest)
     return ExportView(file=str(dest))
+
+
+def export_folder(keep_s: float = EXPORT_KEEP_S) -> Path:
+    """One folder for every export of this machine, emptied of exports older than ``keep_s`` (they held
+    copies of judgements, including those of annotators deleted since) each time it is used."""
+    folder = Path(tempfile.gettempdir()) / "emoexplain-exports"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    cutoff = time.time() - keep_s
+    for old in folder.glob("emoexplain-*"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+        except OSError:
+            continue
+    return folder
 
 
 @dataclass(frozen=True)

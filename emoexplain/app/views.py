@@ -23,6 +23,7 @@ class Update:
     label: Any = UNSET
     visible: Any = UNSET
     subtitles: Any = UNSET     # gr.Audio: [{"text", "timestamp": [start_s, end_s]}]
+    active: Any = UNSET        # gr.Timer: ticking or not
 
     def given(self) -> dict:
         return {k: v for k, v in vars(self).items() if v is not UNSET}

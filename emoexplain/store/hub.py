@@ -98,6 +98,8 @@ def _download_snapshot(repo_id: str, folder: Path, api, download, deadline: _Dea
     except (EntryNotFoundError, RepositoryNotFoundError) as e:
         log.info("No snapshot in %s yet: %s", repo_id, type(e).__name__)
         return None
+    except HubUnreachable:
+        raise
     except Exception as e:
         if _is_unreachable(e):
             raise HubUnreachable(f"cannot reach the hub ({type(e).__name__})") from e
@@ -399,6 +401,8 @@ class HubSync:
 def _reason(error: BaseException) -> str:
     """An error in a few words for the log and the admin page (no traceback, no token)."""
     text = str(error).splitlines()[0][:160] if str(error) else ""
+    if isinstance(error, HubUnreachable) and text:
+        return text
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 

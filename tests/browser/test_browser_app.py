@@ -288,8 +288,8 @@ def test_phone_dark_webm_no_sideways_scrolling_judge_in_a_row(browser, app, spee
     subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(speech_wav), "-c:a", "libopus", "-b:a", "32k",
                     str(webm)], check=True)
     page = _page(browser, app, PHONE, "dark")
-    page.locator(".shortcut-hint").wait_for(state="attached")
-    assert page.locator(".shortcut-hint").is_hidden()        # no keyboard hints on a touch screen
+    page.locator(".block.shortcut-hint").wait_for(state="attached")
+    assert page.locator(".block.shortcut-hint").is_hidden()  # no keyboard hints on a touch screen
     _analyse(page, webm)                                     # accepted by the component, decoded by the server
     assert page.locator("#audio-in").get_by_text("Invalid file type").count() == 0
     page.wait_for_function(IN_FIRST_VIEWPORT_JS, arg="#summary")   # scrolled to the result

@@ -65,28 +65,36 @@ def _filter(raw: list[dict], min_agreement: float) -> tuple[list[dict], dict]:
     return rows, counts
 
 
-def corrections_for_round(db_path: str | Path, label_set: str, *, min_agreement: float = 0.0,
-                          consent_only: bool = True, weights: dict[str, float] | None = None,
-                          campaign: str | None = None) -> tuple[list[dict], dict]:
-    """(rows in the parent's ``label_set``, counts), or a RoundError saying why the store cannot feed a round."""
-    from emoexplain.errors import StoreError
-    from emoexplain.store import open_store, training_examples
+def corrections_for_round(db, label_set: str, *, min_agreement: float = 0.0, consent_only: bool = True,
+                          weights: dict[str, float] | None = None, campaign: str | None = None) -> tuple[list[dict], dict]:
+    """(rows in the parent's ``label_set``, counts), or a RoundError saying why the store cannot feed a round.
 
-    path = Path(db_path)
-    if not path.is_file():
-        raise RoundError("There is no annotation store at the path given: start the app, analyse clips and save "
-                         "corrections there (or pass --db with the app's data/emoexplain.db).")
-    try:
-        store = open_store(path)
-    except StoreError as exc:
-        raise RoundError(f"The annotation store cannot be read ({exc}); pass the app's emoexplain.db.") from None
+    ``db``: the store's path, or a Store this process already holds (the app: a second Store on the same file
+    in one process is not safe, see emoexplain/store/db.py).
+    """
+    from emoexplain.errors import StoreError
+    from emoexplain.store import Store, open_store, training_examples
+
+    owned = not isinstance(db, Store)
+    if owned:
+        path = Path(db)
+        if not path.is_file():
+            raise RoundError("There is no annotation store at the path given: start the app, analyse clips and "
+                             "save corrections there (or pass --db with the app's data/emoexplain.db).")
+        try:
+            store = open_store(path)
+        except StoreError as exc:
+            raise RoundError(f"The annotation store cannot be read ({exc}); pass the app's emoexplain.db.") from None
+    else:
+        store = db
     try:
         n_judgements = store.read("SELECT count(*) AS n FROM judgements")[0]["n"]
         everything = training_examples(store, consent_only=False, require_audio=False)
         kept = training_examples(store, min_agreement=min_agreement or None, consent_only=consent_only,
                                  annotator_weights=weights, require_audio=True, campaign=campaign)
     finally:
-        store.close()
+        if owned:
+            store.close()
     if n_judgements == 0:
         raise RoundError("The store holds no corrections yet: analyse clips in the app, correct the emotion and "
                          "save with consent (so the audio is kept), then start the round.")

@@ -76,7 +76,7 @@ def write_probe_report(result: dict, out: Path, *, title: str, source: str) -> P
     for name, s in c["by_probe"].items():
         lines.append(f"| {name} | {pct(s['descriptor_sensitivity'])} | {pct(s['stability'])} | "
                      f"{pct(s['explanation_consistency'])} |")
-    lines += ["", f"skipped probes: {c['skipped'] or 'none'}; level sensitivity: {c['level_blind']}"]
+    lines += ["", f"skipped probes: {c['skipped'] or 'none'}; level sensitivity: {c['level_sensitivity']}"]
     path = out / "probes.md"
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -14,6 +14,7 @@ from emoexplain.errors import ConfigError
 
 GATE_METRICS = ("accuracy", "ua")
 GATE_RULES = ("gain", "significant", "gain_or_significant")
+REPLAY_LABELS = ("truth", "parent")
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class RoundConfig:
     min_eval: int = 10              # fewer held-out corrections than this cannot promote (too few to judge)
     # --- parent test set and replay (train/rounds/recipes.py) -------------------------------------------
     replay_balance: bool = True     # replay fills the classes the corrections lack (else a uniform sample)
+    replay_labels: str = "truth"    # truth: the corpus' labels | parent: the parent's own (distillation)
+    anchor: float = 0.0             # per step, pull trained weights this fraction back to the parent's (L2-SP)
     parent_test_max: int = 0        # 0 = the whole parent test set
     cache_dir: str = "runs/cache"   # regenerated synthetic clips (demo test split, replay sample)
     bootstrap: int = 2000           # resamples for the 95 % interval of the difference
@@ -48,6 +51,10 @@ class RoundConfig:
         for key in ("min_gain", "max_forgetting", "alpha"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ConfigError(f"round.{key} is a fraction in [0, 1] (got {getattr(self, key)}).")
+        if self.replay_labels not in REPLAY_LABELS:
+            raise ConfigError(f"round.replay_labels={self.replay_labels!r}; choose one of {REPLAY_LABELS}.")
+        if not 0.0 <= self.anchor < 1.0:
+            raise ConfigError(f"round.anchor must be in [0, 1) (got {self.anchor}).")
         if self.workers < 1 or self.bootstrap < 100:
             raise ConfigError("round.workers must be >= 1 and round.bootstrap >= 100.")
 

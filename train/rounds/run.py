@@ -100,6 +100,9 @@ def run_round(db: str, checkpoint: str, *, out_dir: str | None = None, config_pa
     else:
         _say(progress, 0.06, f"replay: {len(replay.rows)} clips, {replay.source}")
     replay_rows = [{**r, "weight": 1.0} for r in (replay.rows if replay else [])]
+    if replay_rows and round_cfg.replay_labels == "parent":  # distillation: replay keeps what the parent said
+        from train.rounds.scoring import predict_labels as _labels
+        replay_rows = [{**r, "emotion": label} for r, label in zip(replay_rows, _labels(parent, replay_rows))]
     seconds["data"] = time.perf_counter() - t
 
     # 3. held-out corrections: k-fold (few) or one held-out part (many); the parent judges all of them first
@@ -122,7 +125,8 @@ def run_round(db: str, checkpoint: str, *, out_dir: str | None = None, config_pa
         replay_k = _replay_for(fold_train, replay_rows, train_cfg.replay_fraction, round_cfg.replay_balance)
         final = split.mode == "holdout"
         model, steps = _train(checkpoint, fold_train + replay_k, train_cfg,
-                              run_dir if final else run_dir / "folds" / f"fold-{i + 1}", save=False)
+                              run_dir if final else run_dir / "folds" / f"fold-{i + 1}", save=False,
+                              anchor=round_cfg.anchor)
         after_held += predict_labels(model, fold_held)
         fold_steps.append(steps)
         if final:
@@ -130,7 +134,8 @@ def run_round(db: str, checkpoint: str, *, out_dir: str | None = None, config_pa
     if split.mode != "holdout":
         _say(progress, 0.12 + 0.75 * len(split.folds) / n_models,
              f"candidate: training on all {len(corrected)} corrections")
-        candidate, candidate_steps = _train(checkpoint, corrected + replay_rows, train_cfg, run_dir, save=False)
+        candidate, candidate_steps = _train(checkpoint, corrected + replay_rows, train_cfg, run_dir, save=False,
+                                            anchor=round_cfg.anchor)
         n_train, n_replay = len(corrected), len(replay_rows)
     seconds["train"] = time.perf_counter() - t
     _say(progress, 0.88, f"candidate steps {candidate_steps}; evaluating on the parent's test set")
@@ -176,16 +181,30 @@ def _replay_for(fold_train: list[dict], replay_rows: list[dict], ratio: float, b
     return [pools[label].pop() for label in order]
 
 
-def _train(checkpoint, rows, cfg, run_dir: Path, *, save: bool):
-    """A fresh copy of the parent trained on ``rows`` with the round's data-dependent schedule."""
+def _train(checkpoint, rows, cfg, run_dir: Path, *, save: bool, anchor: float = 0.0):
+    """A fresh copy of the parent trained on ``rows`` with the round's data-dependent schedule; ``anchor`` > 0
+    pulls every trained weight that fraction of the way back to the parent's after each step (L2 toward the
+    parent's weights, decoupled from the optimizer like AdamW's weight decay)."""
     from emoexplain.model import load_explainer
+    from train import schedule as sched
     from train.loop import fit
     from train.rounds.plan import round_schedule
 
     cfg = dataclasses.replace(round_schedule(cfg, len(rows)), out_dir=str(run_dir), eval_every_epoch=False,
                               save_every=10 ** 9)  # no resumable state: a round restarts from its parent
-    result = fit(cfg, train_rows=rows, eval_rows=[], explainer=load_explainer(checkpoint),
-                 save_final=save)
+    explainer = load_explainer(checkpoint)
+    on_step = None
+    if anchor:
+        params = {id(p): p for stage in sched.stages_of(cfg.schedule) for p in explainer.stage_parameters(stage)}
+        start = [(p, p.detach().clone()) for p in params.values()]
+
+        def on_step(model, progress, stage):
+            import torch
+            with torch.no_grad():
+                for param, parent_value in start:
+                    param.lerp_(parent_value, anchor)
+
+    result = fit(cfg, train_rows=rows, eval_rows=[], explainer=explainer, save_final=save, on_step=on_step)
     steps = {stage: int(result.progress.stage_steps.get(stage, 0)) for stage in STAGES}
     print(f"[round] steps per stage: {steps} over {len(rows)} rows", flush=True)
     return result.explainer, steps

@@ -174,7 +174,8 @@ def analysis_dict(store: Store, analysis_id: int) -> dict:
 
 
 def explanation_of(row: dict) -> dict:
-    """An ``analyses`` row in the shape of ``Explanation.to_dict()``."""
+    """An ``analyses`` row in the shape of ``Explanation.to_dict()`` (``Explanation.from_dict`` reads it back;
+    the emphasised words' times are not stored)."""
     from emoexplain.pipeline import disagreements
 
     def loads(text, default):
@@ -189,7 +190,8 @@ def explanation_of(row: dict) -> dict:
             "descriptors": {"model": model_words, "measured": measured,
                             "disagreements": [d.to_dict() for d in disagreements(
                                 model_words, {m["name"]: m["value"] for m in measured})],
-                            "emphasis": [{"word": w} for w in loads(row["emphasis"], [])]}}
+                            "emphasis": [{"word": w, "start_s": None, "end_s": None}
+                                         for w in loads(row["emphasis"], [])]}}
 
 
 # --- answers ---------------------------------------------------------------------------------------
