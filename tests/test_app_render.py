@@ -73,11 +73,12 @@ def test_transcript_highlights_tags_model_and_measured_emphasis():
 
 
 def test_descriptors_show_both_sides_with_evidence_where_they_disagree():
-    rows = {r["name"]: r for r in render.descriptor_rows(EXPLANATION)}
-    assert rows["pitch"]["agree"] is False and rows["volume"]["agree"] is True
-    assert "231.4 Hz" in rows["pitch"]["evidence"] and "180.0" in rows["pitch"]["evidence"]
+    from emoexplain.app.evidence import descriptor_rows
+    rows = {r.name: r for r in descriptor_rows(EXPLANATION)}
+    assert rows["pitch"].agree is False and rows["volume"].agree is True
+    assert "231 Hz" in rows["pitch"].sentence and "Measured: 231.4 Hz" in rows["pitch"].details
     md = render.descriptor_markdown(EXPLANATION)
-    assert "disagree" in md and "| pitch | low | high |" in md
+    assert "differ" in md and "| pitch | low | high |" in md
     assert list(rows)[:3] == ["pitch", "volume", "speed"]
 
 

@@ -2,19 +2,21 @@
 
     analysis = on_analyze(backend, "clip.wav")     # analysis.explanation (typed); the /analyze JSON: analysis.result
     view = on_show(analysis)                         # what every component of the result area shows
+    view = on_analyse(backend, path="clip.wav")      # the Analyse button: both, the Analysis in view.analysis
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import time
 import uuid
 from dataclasses import dataclass
 
-from emoexplain.app import render
+from emoexplain.app import evidence, render
 from emoexplain.app.backend import Backend
-from emoexplain.app.views import Update, View
+from emoexplain.app.views import KEEP, Update, View
 from emoexplain.descriptors import ORDER as DESCRIPTOR_NAMES
 from emoexplain.errors import AudioEmpty
 from emoexplain.explanation import Explanation
@@ -38,38 +40,52 @@ class Analysis(View):
     explanation: Explanation
     analysis_id: int
     result: dict          # the /analyze JSON: explanation.to_dict() + analysis_id + analysis_token
-    audio: str | None = None   # the analysed file
+    audio: str | None = None   # the analysed file (the result's player, the spectrogram and probes read it)
     analysis_token: str = ""
+    is_demo: bool = False      # made by the demo checkpoint (its words come from a synthetic-speech model)
+
+
+# the verdict a descriptor row asks for: on the model's word, or (where it gave none) whether to add one
+VERDICT_CHOICES = (("right", "correct"), ("wrong", "wrong"), ("unsure", "unsure"))
+ADD_CHOICES = (("add one", "add"), ("leave it", "skip"))
 
 
 @dataclass(frozen=True)
 class ResultView(View):
+    result_panel: Update  # shown (the panel is hidden while no result belongs to the clip in the box)
+    summary: str
     emotion: dict
+    corrected: Update     # the emotion heard: the model's labels (its own marked) and "unsure", nothing picked
     caption: str
     transcript: list
-    descriptors: str
+    words_note: str       # where the words come from; model emphasis words the transcript lacks
+    rows: tuple           # one Update(visible) per descriptor row (ORDER)
+    cards: tuple          # one card (HTML) per descriptor row
+    verdicts: tuple       # one Update per row: the choices for what the model said (or "add one"), nothing picked
+    values: tuple         # one Update per row: the correction picker, hidden and empty
+    player: Update        # the analysed clip, its timed words as subtitles
     plot: object          # a plotly Figure, or None when it could not be drawn
     warnings_md: str
-    summary: str
+    raw: dict             # the /analyze JSON, for the raw-result accordion
     session: Session
-    corrected: Update     # the emotion choices of this model, nothing picked
     fixed_transcript: str
     faithfulness: None = None
     helpfulness: None = None
     note: str = ""
     consent: bool = False
+    status: str = ""      # the line under Analyse (an earlier error goes)
     save_status: str = ""
-    verdicts: tuple = ()  # one Update per descriptor: label with the model's word, nothing picked
-    values: tuple = ()    # one Update per descriptor: the correction picker, hidden
+    analysis: object = KEEP   # the Analysis, kept server-side (on_analyse sets it)
 
 
 def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> Analysis:
     """Explain one audio file and record the analysis with a new secret token (only whoever holds it may judge
     the analysis) and a copy of the upload in the store's pending/ (for a consented save, even after a restart)."""
     from emoexplain import store as store_api
+    from emoexplain.model.checkpoint import is_demo_checkpoint
     if not path:
         raise AudioEmpty("No audio yet: record something or upload a file, then press Analyse.")
-    backend.model.get()  # load outside the (GPU) call: loading errors are reported as such
+    explainer = backend.model.get()  # load outside the (GPU) call: loading errors are reported as such
     explanation: Explanation = backend.explain(str(path), id(backend.model), backend.config.max_seconds)
     result = explanation.to_dict()
     audio = explanation.acoustics.audio
@@ -80,54 +96,91 @@ def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> An
         analysis_token=analysis_token, pending_audio=path))
     return Analysis(explanation=explanation, analysis_id=analysis_id, audio=str(path), analysis_token=analysis_token,
                     result={**result, "analysis_id": analysis_id, "analysis_token": analysis_token},
+                    is_demo=is_demo_checkpoint(backend.model.source, getattr(explainer, "card_markdown", "") or ""),
                     warning_toasts=explanation.warnings)
 
 
-def on_show(analysis: Analysis) -> ResultView:
+def on_show(analysis: Analysis, *, spectrogram: bool = False, semitones: bool = False) -> ResultView:
     """The result area for ``analysis`` and a fresh judging form (a new submission token)."""
     result = analysis.explanation
-    figure, warnings = _figure(analysis)
-    model_words = render.model_words(result)
+    figure, warnings = _figure(analysis, spectrogram=spectrogram, semitones=semitones)
+    rows = {row.name: row for row in evidence.descriptor_rows(result)}
     session = Session(analysis_id=analysis.analysis_id, token=uuid.uuid4().hex, transcript=result.transcript or "",
                       analysis_token=analysis.analysis_token, audio=analysis.audio)
     return ResultView(
-        emotion=render.emotion_label(result), caption=render.caption_markdown(result),
-        transcript=render.transcript_highlights(result), descriptors=render.descriptor_markdown(result),
-        plot=figure, warnings_md=render.warnings_markdown(result),
-        summary=render.summary_markdown(result, analysis.analysis_id), session=session,
-        corrected=Update(choices=["agree", *result.emotion.probabilities, "unsure"], value=None),
-        fixed_transcript=session.transcript,
-        verdicts=tuple(Update(value=None, label=verdict_label(name, model_words.get(name)))
-                       for name in DESCRIPTOR_NAMES),
-        values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES), warning_toasts=warnings)
+        result_panel=Update(visible=True), summary=render.summary_markdown(result, analysis.analysis_id),
+        emotion=render.emotion_label(result), corrected=Update(choices=emotion_choices(result), value=None),
+        caption=render.caption_markdown(result), transcript=render.transcript_highlights(result),
+        words_note=render.words_note(result, analysis.is_demo, rows.get("emphasis")),
+        rows=tuple(Update(visible=name in rows) for name in DESCRIPTOR_NAMES),
+        cards=tuple(evidence.card_html(rows[name]) if name in rows else "" for name in DESCRIPTOR_NAMES),
+        verdicts=tuple(_verdict(rows.get(name)) for name in DESCRIPTOR_NAMES),
+        values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES),
+        player=Update(value=analysis.audio, subtitles=render.subtitles(result) or None),
+        plot=figure, warnings_md=render.warnings_markdown(result), raw=analysis.result, session=session,
+        fixed_transcript=session.transcript, warning_toasts=warnings)
+
+
+def on_analyse(backend: Backend, *, path: str | None, spectrogram: bool = False,
+               semitones: bool = False) -> ResultView:
+    """The Analyse button: explain and record the clip in the box, then show it (the /analyze API is separate)."""
+    analysis = on_analyze(backend, path)
+    view = on_show(analysis, spectrogram=spectrogram, semitones=semitones)
+    return dataclasses.replace(view, warning_toasts=analysis.warning_toasts + view.warning_toasts,
+                               analysis=analysis)
 
 
 @dataclass(frozen=True)
-class ClearedView(ResultView):
-    raw: None = None      # the raw JSON of the previous result goes too
+class ClearedView(View):
+    result_panel: Update
+    session: None = None
     analysis: None = None
+    status: str = ""
 
 
 def on_clip_changed() -> ClearedView:
-    """A new clip in the box (upload, recording, Clear, an example, the next clip after a save): the previous
-    result and form belong to another clip, so they go, and Save has nothing to refer to until Analyse."""
-    return ClearedView(
-        emotion=None, caption="", transcript=None, descriptors="", plot=None, warnings_md="", summary="",
-        session=None, corrected=Update(choices=["agree"], value=None), fixed_transcript="",
-        verdicts=tuple(Update(value=None, label=name.replace("_", " ")) for name in DESCRIPTOR_NAMES),
-        values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES))
+    """A new clip in the box (upload, recording, Clear, an example, the next clip after a save): the result and
+    form on the page belong to the previous one, so they go until Analyse."""
+    return ClearedView(result_panel=Update(visible=False))
 
 
-def verdict_label(name: str, model_word: str | None) -> str:
-    return f"{name.replace('_', ' ')}: the model says \u201c{render.word_or_dash(model_word)}\u201d"
+@dataclass(frozen=True)
+class PlotView(View):
+    plot: object
 
 
-def _figure(analysis: Analysis):
+def on_plot_options(*, analysis: Analysis | None, spectrogram: bool, semitones: bool) -> PlotView:
+    """Redraw the plot with or without the spectrogram panel, F0 in Hz or in semitones re the median."""
+    if analysis is None:
+        return PlotView(plot=KEEP)
+    figure, warnings = _figure(analysis, spectrogram=spectrogram, semitones=semitones)
+    return PlotView(plot=figure, warning_toasts=warnings)
+
+
+def emotion_choices(result: Explanation) -> list[tuple[str, str]]:
+    """The emotion radio: each label of the model's set in its order (the model's own marked: picking it is
+    agreeing), then "unsure". The keyboard's 1-9 pick them in this order."""
+    model = result.emotion.label
+    return [(f"{label} · model" if label == model else label, label) for label in result.emotion.probabilities] + [
+        ("unsure", "unsure")]
+
+
+def _verdict(row) -> Update:
+    if row is None:
+        return Update(value=None, choices=list(VERDICT_CHOICES), label="verdict")
+    if row.model:
+        return Update(value=None, choices=list(VERDICT_CHOICES), label=f"Is \u201c{row.model}\u201d right?")
+    return Update(value=None, choices=list(ADD_CHOICES), label="The model gave no word")
+
+
+def _figure(analysis: Analysis, *, spectrogram: bool = False, semitones: bool = False):
     """The pitch/energy figure, or None and a warning: a broken plot must not hide the prediction."""
     start = time.perf_counter()
     try:
         from emoexplain import plots
-        figure = plots.figure(analysis.explanation)
+        figure = plots.figure(analysis.explanation, semitones=semitones,
+                              spectrogram=plots.clip_spectrogram(analysis.audio, analysis.explanation)
+                              if spectrogram and analysis.audio else None)
     except Exception:  # noqa: BLE001 - the numbers above stay complete without the plot
         log.exception("the pitch/energy plot failed for analysis %s", analysis.analysis_id)
         return None, ("The pitch/energy plot could not be drawn; the numbers above are complete.",)

@@ -43,18 +43,50 @@ def user_errors(fn):
         except EmoExplainError as e:
             raise gr.Error(plain(e)) from e
         except Exception as e:
-            log.exception("unexpected error in %s", getattr(fn, "__name__", fn))
-            raise gr.Error(f"Something went wrong on our side ({type(e).__name__}); nothing was saved.") from e
+            raise gr.Error(_user_message(e, fn)) from e
     return wrapper
 
 
+def _user_message(error: Exception, fn) -> str:
+    """What a person reads about ``error``: its own words for ours, a short apology (and a log entry) otherwise."""
+    if isinstance(error, EmoExplainError):
+        return str(error)
+    log.error("unexpected error in %s", getattr(fn, "__name__", fn), exc_info=error)
+    return f"Something went wrong on our side ({type(error).__name__}); nothing was saved."
+
+
+def error_markdown(message: str) -> str:
+    """An error shown in words on the page (an HTML block, escaped: messages can name files or checkpoint ids)."""
+    return f'<div class="inline-error" role="alert">⚠ {html.escape(str(message), quote=False)}</div>'
+
+
+def _inline_error(outputs: dict, errors_to: str, message: str, on_error: dict) -> list:
+    """Every output kept (gr.skip) except ``errors_to``, which shows the message, and those ``on_error`` sets."""
+    import gradio as gr
+    flat = []
+    for name, spec in outputs.items():
+        if isinstance(spec, dict):
+            flat += [gr.skip()] * len(_flatten(spec.values()))
+        elif isinstance(spec, (list, tuple)):
+            flat += [gr.skip()] * len(spec)
+        elif name == errors_to:
+            flat.append(error_markdown(message))
+        else:
+            flat.append(value(on_error[name]) if name in on_error else gr.skip())
+    return flat
+
+
 def event(handler, backend=None, *, inputs: dict | None = None, outputs: dict | None = None,
-          username: bool = False, client: bool = False, **constants) -> dict:
+          username: bool = False, client: bool = False, errors_to: str | None = None,
+          on_error: dict | None = None, **constants) -> dict:
     """``fn``, ``inputs`` and ``outputs`` for a gradio listener calling ``handler(backend, **values)``.
 
     ``backend=None`` calls ``handler(**values)`` (a pure view function); ``username=True`` also passes the
     logged-in Hugging Face username (or None) as ``username``, ``client=True`` the caller's address as
     ``client``; ``constants`` are passed as they are.
+    ``errors_to`` names the output (a Markdown beside the action) that shows an error in words, where it stays
+    until the next action writes it again; the other outputs keep their values, except those ``on_error`` gives
+    ({name: value}, e.g. a stale result hidden). Without ``errors_to`` an error is a toast.
     """
     inputs, outputs = dict(inputs or {}), dict(outputs or {})
     in_components = _flatten(inputs.values())
@@ -62,9 +94,15 @@ def event(handler, backend=None, *, inputs: dict | None = None, outputs: dict | 
 
     def call(values, specials):
         kwargs = {**constants, **_unflatten(inputs, values), **specials}
-        view = handler(backend, **kwargs) if backend is not None else handler(**kwargs)
-        _toast(view)
-        values = _spread(view, outputs)
+        try:
+            view = handler(backend, **kwargs) if backend is not None else handler(**kwargs)
+        except Exception as e:
+            if errors_to is None:
+                raise
+            values = _inline_error(outputs, errors_to, _user_message(e, handler), on_error or {})
+        else:
+            _toast(view)
+            values = _spread(view, outputs)
         return values[0] if len(values) == 1 else values   # gradio takes a lone output's value as it is
 
     run = _with_specials(call, username=username, client=client)
@@ -150,6 +188,18 @@ def value(item):
         import pandas as pd
         return pd.DataFrame(item.rows, columns=list(item.columns))
     return item
+
+
+def selected_row_value(column: int):
+    """A gradio listener for a Dataframe's select: the picked row's value in ``column`` (gradio passes the pick
+    by the SelectData type hint)."""
+    import gradio as gr
+
+    def pick(selected):
+        row = getattr(selected, "row_value", None)
+        return row[column] if row else None
+    pick.__annotations__ = {"selected": gr.SelectData}   # a real class, not the string this module's annotations are
+    return pick
 
 
 def _toast(view) -> None:

@@ -28,6 +28,7 @@ class SaveView(View):
     session: object = KEEP
     audio: object = KEEP          # the next example clip, loaded into the audio box
     example_idx: object = KEEP
+    result_panel: object = KEEP   # hidden once saved: the next clip's result never sits beside this one's form
 
 
 def save(backend: Backend, analysis_id, *, analysis_token: str | None = None, emotion: str | None,
@@ -95,18 +96,30 @@ def on_save(backend: Backend, *, session: Session | None, audio: str | None = No
                                     "judge it.")
     judgement_id, _ = save(
         backend, session.analysis_id, analysis_token=session.analysis_token, emotion=emotion, annotator=annotator,
-        username=username,
-        descriptor_verdicts={name: {"verdict": v, "value": p} for name, v, p in zip(DESCRIPTOR_NAMES, verdicts, values)},
+        username=username, descriptor_verdicts=form_verdicts(verdicts, values),
         transcript=transcript if transcript and transcript.strip() != session.transcript.strip() else None,
         faithfulness=faithfulness, helpfulness=helpfulness, note=note, consent=consent, token=session.token)
     message = f"✅ Saved judgement #{judgement_id} for analysis #{session.analysis_id}. Thank you!"
-    saved = dataclasses.replace(session, saved=judgement_id)
+    done = dict(session=dataclasses.replace(session, saved=judgement_id), result_panel=Update(visible=False),
+                info_toasts=(f"Saved judgement #{judgement_id}.",))
     if not examples:
-        return SaveView(save_status=message + " Record or upload the next clip.", session=saved)
+        return SaveView(save_status=message + " Record or upload the next clip, then press Analyse.", **done)
     nxt = examples[example_idx % len(examples)]
     return SaveView(save_status=message + f" Next clip loaded: **{render.escape_md(example_label(nxt))}**. "
-                                          "Press Analyse.",
-                    session=saved, audio=nxt["path"], example_idx=example_idx + 1)
+                                          "Press Analyse.", audio=nxt["path"], example_idx=example_idx + 1, **done)
+
+
+def form_verdicts(verdicts: list, values: list) -> dict:
+    """The descriptor rows' answers in the store's shape. Where the model gave no word, "add one" is a
+    correction (the right value is the one picked) and "leave it" no answer."""
+    out = {}
+    for name, verdict, value in zip(DESCRIPTOR_NAMES, verdicts, values):
+        if verdict == "add":
+            verdict = "wrong"
+        elif verdict == "skip":
+            verdict = None
+        out[name] = {"verdict": verdict, "value": value}
+    return out
 
 
 def same_clip(analysed: str | None, in_box: str | None) -> bool:
@@ -133,8 +146,8 @@ class PickerView(View):
 
 
 def on_verdict(*, verdict: str | None) -> PickerView:
-    """The correction picker of a descriptor shows only while its verdict is "wrong"."""
-    return PickerView(picker=Update(visible=verdict == "wrong"))
+    """The correction picker of a descriptor shows only while its verdict is "wrong" (or "add one")."""
+    return PickerView(picker=Update(visible=verdict in ("wrong", "add")))
 
 
 def save_judgement_endpoint(backend: Backend):

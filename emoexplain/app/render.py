@@ -12,8 +12,6 @@ import html
 import math
 import re
 
-from emoexplain.descriptors import ORDER as DESCRIPTOR_ORDER
-from emoexplain.descriptors import Descriptor
 from emoexplain.explanation import Explanation
 from emoexplain.text import normalize_word, percent
 
@@ -79,66 +77,64 @@ def _emphasis_tag(by_model: bool, by_measure: bool) -> str | None:
     return "emphasis (measured)" if by_measure else None
 
 
-def evidence_text(descriptor: Descriptor) -> str:
-    """``"212.0 Hz (bin 180.0 to 250.0), 0.30–2.10 s; how"`` from a measured descriptor's evidence."""
-    ev = descriptor.evidence
-    text = f"{_num(ev.value)} {escape_md(ev.unit)}".strip()
-    if ev.bin_low is not None or ev.bin_high is not None:
-        low = _num(ev.bin_low) if ev.bin_low is not None else "−∞"
-        text += f" (bin {low} to {_num(ev.bin_high) if ev.bin_high is not None else '∞'})"
-    text += f", {_num(ev.start_s, 2)}–{_num(ev.end_s, 2)} s"
-    if ev.detail:
-        text += f"; {escape_md(ev.detail)}"
-    return text
-
-
-def model_words(result: Explanation) -> dict[str, str]:
-    """The model's word per descriptor; emphasis as its emphasised words, comma-joined."""
-    words = dict(result.descriptors.model)
-    emphasis = ", ".join(w.word for w in result.descriptors.emphasis if w.word)
-    if emphasis and not words.get("emphasis"):
-        words["emphasis"] = emphasis
-    return words
-
-
-def descriptor_rows(result: Explanation) -> list[dict]:
-    """One row per descriptor: name, model word, measured word, evidence text, agree (bool | None)."""
-    model = model_words(result)
-    measured = result.descriptors.measured_by_name()
-    names = [n for n in DESCRIPTOR_ORDER if n in model or n in measured]
-    names += sorted(n for n in set(model) | set(measured) if n not in names)
-    rows = []
-    for name in names:
-        said, meas = model.get(name), measured.get(name)
-        heard = meas.value if meas else None
-        agree = normalize_word(said) == normalize_word(heard) if said and heard else None
-        rows.append({"name": name, "model": said, "measured": heard,
-                     "evidence": evidence_text(meas) if meas else "", "agree": agree})
-    return rows
-
-
 def descriptor_markdown(result: Explanation) -> str:
-    """A markdown table: descriptor, what the model said, what was measured (with evidence), agreement."""
+    """A markdown table: descriptor, what the model said, what was measured, what it means, agreement (the
+    Campaigns tab; the Analyse tab shows one card per descriptor, emoexplain.app.evidence)."""
+    from emoexplain.app.evidence import descriptor_rows
     rows = descriptor_rows(result)
     if not rows:
         return "_No descriptors in this result._"
-    lines = ["| descriptor | model | measured | evidence | model vs measured |", "|---|---|---|---|---|"]
+    lines = ["| descriptor | model | measured | what the measurement says | model vs measured |",
+             "|---|---|---|---|---|"]
     for row in rows:
-        mark = {True: "✓ agree", False: "⚠ **disagree**", None: "–"}[row["agree"]]
-        lines.append(f"| {escape_md(row['name'].replace('_', ' '))} | {escape_md(row['model'] or '–')} | "
-                     f"{escape_md(row['measured'] or '–')} | {row['evidence'] or '–'} | {mark} |")
-    if any(r["agree"] is False for r in rows):
-        lines.append("")
-        lines.append("Where the model and the measurement disagree both are shown; judge which is right below.")
+        mark = {True: "✓ same", False: "⚠ **differ**", None: "–"}[row.agree]
+        lines.append(f"| {escape_md(row.title)} | {escape_md(row.model or '–')} | {escape_md(row.measured or '–')} | "
+                     f"{escape_md(row.sentence)} | {mark} |")
     return "\n".join(lines)
+
+
+def words_note(result: Explanation, is_demo: bool, emphasis_row=None) -> str:
+    """Beside the transcript and caption: where their words come from, and model emphasis the transcript lacks."""
+    notes = []
+    if is_demo:
+        notes.append("The transcript, caption and emphasis words come from the **demo model, trained on synthetic "
+                     "(espeak-ng) speech**: on real speech they are often wrong or not words at all. The measured "
+                     "evidence below is real.")
+    missing = getattr(emphasis_row, "not_in_transcript", ())
+    if missing:
+        words = ", ".join(f"\u201c{escape_md(w)}\u201d" for w in missing)
+        notes.append(f"The model says it heard stress on {words}, which the transcript does not contain.")
+    return "\n\n".join(notes)
+
+
+def subtitles(result: Explanation) -> list[dict]:
+    """The transcript's timed words for gr.Audio's subtitles (shown as the clip plays)."""
+    return [{"text": w.word, "timestamp": [round(w.start_s, 3), round(w.end_s, 3)]} for w in result.words
+            if w.end_s > w.start_s]
 
 
 def caption_markdown(result: Explanation) -> str:
     return f"> {escape_md(result.caption)}" if result.caption else "_The model wrote no caption._"
 
 
+TRIM_HINT = ("To analyse another part, press the scissors (✂) under the waveform in the audio box, drag the "
+             "selection over the part you want, press Trim, then Analyse again.")
+
+
 def warnings_markdown(result: Explanation) -> str:
-    return "\n".join(f"- ⚠ {escape_md(w)}" for w in result.warnings)
+    """The result's warnings; a truncated clip also gets how to choose another part (the audio box's trim tool)."""
+    lines = [f"- ⚠ {escape_md(w)}" for w in result.warnings]
+    if result.acoustics.audio.truncated:
+        lines.append(f"- ✂ {TRIM_HINT}")
+    return "\n".join(lines)
+
+
+def code_span(text) -> str:
+    """``text`` as inline code (a path, an id): shown exactly, backticks inside included, never as markup."""
+    text = _CONTROL.sub("", str(text).replace("\n", " "))
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def summary_markdown(result: Explanation, analysis_id: int | None = None) -> str:
@@ -224,35 +220,40 @@ def counts_markdown(stats: dict) -> str:
             f"({s['latest_judgements']} current) by **{s['annotators']}** annotators · "
             f"{s['clips_with_audio']} clips with audio kept (consent) · "
             f"people agreed with the model's emotion: **{percent(s['agree_with_model'])}**")
-    return line + f"\n\nStore: {escape_md(s['path'])} ({s['size_bytes'] / 1e6:.2f} MB)"
+    return line + f"\n\nStore: {code_span(s['path'])} ({s['size_bytes'] / 1e6:.2f} MB)"
 
 
-def distribution_markdown(counts: dict, title: str = "Human emotion labels") -> str:
-    """A label -> count table with a text bar, largest first."""
-    if not counts:
-        return f"**{escape_md(title)}**: _no judgements yet_"
-    top = max(counts.values()) or 1
-    lines = [f"**{escape_md(title)}**", "", "| label | n | |", "|---|---|---|"]
-    for label, n in sorted(counts.items(), key=lambda kv: -kv[1]):
-        lines.append(f"| {escape_md(label)} | {n} | {'█' * max(1, round(12 * n / top))} |")
-    return "\n".join(lines)
+# Landis & Koch (1977): how a kappa (or alpha) reads, by its lower bound
+AGREEMENT_READINGS = ((0.81, "almost perfect"), (0.61, "substantial"), (0.41, "moderate"), (0.21, "fair"),
+                      (0.0, "slight"), (-math.inf, "poor"))
+
+
+def agreement_reading(value) -> str:
+    """ "0.62 (substantial)": a coefficient with its Landis & Koch band; "–" when there is none."""
+    if value is None or not math.isfinite(value):
+        return "–"
+    band = next(name for low, name in AGREEMENT_READINGS if value >= low)
+    return f"{value:.2f} ({band})"
 
 
 def agreement_markdown(agreement: dict) -> str:
-    """Inter-annotator agreement (emotion, each descriptor) and the model's accuracy against people
-    (``store.agreement()``)."""
+    """Inter-annotator agreement (emotion, each descriptor), each coefficient with its Landis & Koch reading, and,
+    when given, the model's accuracy against people (``store.agreement()``)."""
     def coeffs(t: dict) -> str:
-        return (f"{t['n_items']} | {_num(t['fleiss_kappa'], 3)} | {_num(t['krippendorff_alpha'], 3)} | "
-                f"{_num(t['cohen_kappa'], 3)}")
-    mvh = agreement["model_vs_human"]
-    lines = [f"**Model vs people** (label set {escape_md(agreement['label_set'])}): accuracy "
-             f"**{percent(mvh['accuracy'])}** over {mvh['n']} judged clips", "",
-             "**Agreement between annotators** (clips judged by 2+ people)", "",
-             "| what | clips | Fleiss κ | Krippendorff α | Cohen κ |", "|---|---|---|---|---|",
-             f"| emotion | {coeffs(agreement['emotion'])} |"]
+        return (f"{t['n_items']} | {agreement_reading(t['fleiss_kappa'])} | "
+                f"{agreement_reading(t['krippendorff_alpha'])} | {agreement_reading(t['cohen_kappa'])}")
+    lines = []
+    mvh = agreement.get("model_vs_human")
+    if mvh is not None:
+        lines += [f"**Model vs people** (label set {escape_md(agreement['label_set'])}): accuracy "
+                  f"**{percent(mvh['accuracy'])}** over {mvh['n']} judged clips", ""]
+    lines += ["**Agreement between annotators** (clips judged by 2+ people; readings after Landis & Koch 1977: "
+              "slight, fair, moderate, substantial, almost perfect)", "",
+              "| what | clips | Fleiss κ | Krippendorff α | Cohen κ |", "|---|---|---|---|---|",
+              f"| emotion | {coeffs(agreement['emotion'])} |"]
     for name, table in agreement["descriptors"].items():
         lines.append(f"| {escape_md(name.replace('_', ' '))} | {coeffs(table)} |")
-    if agreement["descriptor_accuracy"]:
+    if agreement.get("descriptor_accuracy"):
         lines += ["", "**Model descriptors as judged by people**", "",
                   "| descriptor | right | wrong | unsure | accuracy |", "|---|---|---|---|---|"]
         for name, a in agreement["descriptor_accuracy"].items():
@@ -261,27 +262,113 @@ def agreement_markdown(agreement: dict) -> str:
     return "\n".join(lines)
 
 
-def confusion_rows(agreement: dict) -> list[dict]:
-    """Model label (rows) x human label (columns) counts, for a dataframe."""
+def confusion_counts(agreement: dict, labels) -> tuple[list[str], list[list[int]]]:
+    """Model label (rows) x human label (columns) counts over ``labels`` (every label, in order; labels only
+    the data has are added at the end)."""
     confusion = agreement["model_vs_human"]["confusion"]
-    humans = sorted({h for row in confusion.values() for h in row})
-    return [{"model \\ human": model, **{h: row.get(h, 0) for h in humans}} for model, row in confusion.items()]
+    seen = {label for row in confusion.values() for label in row} | set(confusion)
+    order = list(labels) + sorted(seen - set(labels))
+    return order, [[confusion.get(model, {}).get(human, 0) for human in order] for model in order]
+
+
+def mark(value) -> str:
+    """A stored boolean (1/0/None) as ✓ / ✗ / –."""
+    return "–" if value is None else "✓" if value else "✗"
 
 
 # --- Model tab -------------------------------------------------------------------------------------
 
-def model_markdown(info) -> str:
-    """The loaded checkpoint (a ModelInfo): name, version, label set, where it came from, and its metrics."""
-    lines = ["### Loaded model", "", "| what | value |", "|---|---|",
-             f"| name | {escape_md(info.name)} |",
-             f"| version | {escape_md(info.version)} |",
-             f"| labels | {escape_md(info.label_set)}: {escape_md(', '.join(info.labels))} |",
-             f"| checkpoint | {escape_md(info.checkpoint)} |"]
+# the headline numbers of a checkpoint's metrics.json: (key, name, what it means), in this order
+KEY_METRICS = (
+    ("ua", "UA (balanced accuracy)", "mean recall over the emotions; chance is 1 / number of labels"),
+    ("wa", "WA (accuracy)", "share of test clips whose emotion is right"),
+    ("macro_f1", "macro F1", "F1 averaged over the emotions"),
+    ("wer", "WER", "transcript word error rate (lower is better; can pass 100 %)"),
+    ("descriptor_acc_mean", "descriptor accuracy", "the caption's descriptor words that match the measured ones"),
+    ("bleu4", "BLEU-4", "caption overlap with the reference caption"),
+    ("rouge_l", "ROUGE-L", "caption overlap with the reference caption"),
+)
+
+
+def card_summary(card: str, limit: int = 420) -> str:
+    """The card's opening paragraph (after its title), cut at a sentence end near ``limit`` characters."""
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", card or "") if p.strip()]
+    body = next((p for p in paragraphs if not p.startswith(("#", "|", "-", "*   ", "```", "<"))), "")
+    body = " ".join(body.split())
+    if len(body) <= limit:
+        return body
+    cut = max(body.rfind(". ", 0, limit), body.rfind("! ", 0, limit))
+    return body[:cut + 1] if cut > 0 else body[:limit].rstrip() + " …"
+
+
+def model_card_markdown(info) -> str:
+    """The loaded checkpoint (a ModelInfo): name and version, the card's summary, labels and where it came from."""
+    lines = [f"### Loaded model: {escape_md(info.name)} {escape_md(info.version)}", ""]
+    summary = card_summary(info.card)
+    if summary:
+        lines += [summary, ""]   # the card is the checkpoint's own markdown (gradio sanitises its HTML)
+    lines += [f"- **labels**: {escape_md(info.label_set)} ({escape_md(', '.join(info.labels))})",
+              f"- **loaded from**: {code_span(info.checkpoint)}"]
     if info.is_demo:
-        lines.append("| kind | demo: trained on synthetic speech, not a real emotion recognizer |")
-    lines += ["", "### Metrics", "",
-              value_markdown(info.metrics) if info.metrics else "_No metrics recorded in this checkpoint._"]
+        lines.append("- **kind**: demo, trained on synthetic speech: not a real emotion recognizer")
     return "\n".join(lines)
+
+
+def key_metrics_markdown(metrics: dict) -> str:
+    """The headline numbers with what each means; "_No metrics..._" when the checkpoint has none."""
+    rows = [(name, percent(metrics[key], 1), meaning) for key, name, meaning in KEY_METRICS
+            if isinstance(metrics.get(key), (int, float))]
+    if not rows:
+        return "### Key metrics\n\n_No metrics recorded in this checkpoint._"
+    where = f" ({metrics['n']} held-out clips)" if isinstance(metrics.get("n"), int) else ""
+    lines = [f"### Key metrics{where}", "", "| metric | value | what it means |", "|---|---|---|"]
+    lines += [f"| {name} | **{value}** | {meaning} |" for name, value, meaning in rows]
+    return "\n".join(lines)
+
+
+def metrics_details_markdown(metrics: dict) -> str:
+    """Everything else in the metrics: per-emotion and per-descriptor tables, then the rest as lists."""
+    if not metrics:
+        return "_No metrics recorded in this checkpoint._"
+    parts, shown = [], {key for key, _, _ in KEY_METRICS} | {"confusion", "labels", "n"}
+    per_class = metrics.get("per_class")
+    if isinstance(per_class, dict) and per_class:
+        parts.append("**Per emotion**\n\n" + table_markdown(
+            [{"emotion": label, **{k: v for k, v in row.items()}} for label, row in per_class.items()]))
+        shown.add("per_class")
+    accuracy = metrics.get("descriptor_accuracy")
+    if isinstance(accuracy, dict) and accuracy:
+        parts.append("**Descriptor words against the measured ones**\n\n" + table_markdown(
+            [{"descriptor": name, **(row if isinstance(row, dict) else {"accuracy": row})}
+             for name, row in accuracy.items()]))
+        shown.add("descriptor_accuracy")
+    rest = {k: v for k, v in metrics.items() if k not in shown}
+    if rest:
+        parts.append("**Everything else recorded**\n\n" + value_markdown(rest))
+    return "\n\n".join(parts)
+
+
+def readable_time(value) -> str:
+    """A stored ISO 8601 UTC time as "2026-12-01 11:05 UTC" (anything else as it is)."""
+    text = str(value or "")
+    if len(text) >= 16 and text[10] == "T":
+        return f"{text[:10]} {text[11:16]} UTC"
+    return text
+
+
+def metrics_line(metrics) -> str:
+    """ "UA 66.0% · WER 82.6%": a run's headline numbers in one cell."""
+    import json
+    if isinstance(metrics, str):
+        try:
+            metrics = json.loads(metrics)
+        except ValueError:
+            return metrics[:80]
+    if not isinstance(metrics, dict):
+        return ""
+    return " · ".join(f"{name.split(' (')[0]} {percent(metrics[key], 1)}" for key, name, _ in KEY_METRICS[:4]
+                      if isinstance(metrics.get(key), (int, float)))
+
 
 def word_or_dash(value) -> str:
     """A descriptor word (or a list of words, comma-joined) for a label; "–" when there is none."""

@@ -51,12 +51,12 @@ def launch_kwargs(config: AppConfig) -> dict:
     """What demo.launch() needs besides the demo (theme, css and head moved to launch() in Gradio 6)."""
     import gradio as gr
 
-    from emoexplain.app.style import CSS, SHORTCUTS_JS
+    from emoexplain.app import style
     examples = Path(config.examples_dir) if config.examples_dir else EXAMPLES_DIR
     return dict(server_name=config.host, server_port=config.port, max_file_size=config.max_file_size,
                 # example clips and campaign clips are served to the audio boxes (never the visitors' audio/)
                 allowed_paths=[str(examples.resolve()), str(campaign_audio_dir(config))],
-                theme=gr.themes.Soft(primary_hue="indigo"), css=CSS, head=SHORTCUTS_JS,
+                theme=gr.themes.Soft(primary_hue="indigo"), css=style.css(), head=style.head(),
                 footer_links=["api", "gradio"], show_error=True)
 
 

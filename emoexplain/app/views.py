@@ -22,7 +22,8 @@ class Update:
     choices: Any = UNSET
     label: Any = UNSET
     visible: Any = UNSET
-    active: Any = UNSET    # gr.Timer: ticking or not
+    subtitles: Any = UNSET     # gr.Audio: [{"text", "timestamp": [start_s, end_s]}]
+    active: Any = UNSET        # gr.Timer: ticking or not
 
     def given(self) -> dict:
         return {k: v for k, v in vars(self).items() if v is not UNSET}

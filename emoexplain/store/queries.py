@@ -264,9 +264,9 @@ class Table:
 
 
 _RECENT_SQL = """
-SELECT j.id, j.created_at, j.annotator_id AS annotator, a.label AS model, j.emotion AS human, j.agreed,
-       j.faithfulness, j.helpfulness, j.consent, j.note
-FROM judgements j JOIN analyses a ON a.id = j.analysis_id ORDER BY j.id DESC LIMIT ?"""
+SELECT j.id, j.analysis_id, j.created_at, j.annotator_id AS annotator, a.label AS model, j.emotion AS human,
+       j.agreed, j.faithfulness, j.helpfulness, j.consent, j.note
+FROM judgements j JOIN analyses a ON a.id = j.analysis_id {where} ORDER BY j.id DESC LIMIT ?"""
 _RUNS_SQL = """
 SELECT id, created_at, checkpoint, model_name, model_version, n_examples, metrics
 FROM training_runs ORDER BY id DESC LIMIT ?"""
@@ -279,9 +279,29 @@ def _table(store: Store, sql: str, params=()) -> Table:
         return Table(columns, [dict(zip(columns, row)) for row in cursor.fetchall()])
 
 
-def recent_judgements(store: Store, limit: int = 20) -> Table:
-    """The newest judgements (every revision), with the model's label beside the human's."""
-    return _table(store, _RECENT_SQL, (limit,))
+def recent_judgements(store: Store, limit: int = 20, *, annotator: str | None = None, label: str | None = None,
+                      since: str | None = None, until: str | None = None, agreed: bool | None = None) -> Table:
+    """The newest judgements (every revision), with the model's label beside the human's; optionally only one
+    annotator's, those where the model or the person said ``label``, those made on or after ``since`` / on or
+    before ``until`` (ISO dates, "2026-12-01"), or those that agreed (or not) with the model."""
+    clauses, params = [], []
+    if annotator:
+        clauses.append("j.annotator_id = ?")
+        params.append(annotator)
+    if label:
+        clauses.append("(a.label = ? OR j.emotion = ?)")
+        params += [label, label]
+    if since:
+        clauses.append("j.created_at >= ?")
+        params.append(since)
+    if until:
+        clauses.append("substr(j.created_at, 1, 10) <= ?")
+        params.append(until)
+    if agreed is not None:
+        clauses.append("j.agreed = ?")
+        params.append(int(agreed))
+    where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+    return _table(store, _RECENT_SQL.format(where=where), (*params, limit))
 
 
 def training_runs(store: Store, limit: int = 20) -> Table:
