@@ -37,7 +37,7 @@ class RoundConfig:
     parent_test_max: int = 0        # 0 = the whole parent test set
     cache_dir: str = "runs/cache"   # regenerated synthetic clips (demo test split, replay sample)
     bootstrap: int = 2000           # resamples for the 95 % interval of the difference
-    workers: int = 1                # processes training the k-fold models (1 in the app: visitors keep a core)
+    workers: int = 2                # models trained at once, one process and one torch thread each (the app: 1)
 
     def __post_init__(self):
         if self.gate_metric not in GATE_METRICS:

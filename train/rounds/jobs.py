@@ -66,7 +66,7 @@ class RoundJob:
             self.out_dir.mkdir(parents=True, exist_ok=True)
             cmd = [sys.executable, "-m", "train", "from-store", "--db", self.db, "--checkpoint", self.checkpoint,
                    "--out", str(self.out_dir), "--status-file", str(self.out_dir / STATUS_FILE), "--progress=false",
-                   "--tensorboard=false", *self.overrides]
+                   "--tensorboard=false", "--round.workers=1", *self.overrides]  # one core for the round, one for visitors
             env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
             self._log = open(self.out_dir / "round.log", "w")
             self.proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT,
