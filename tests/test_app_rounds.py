@@ -11,7 +11,7 @@ from emoexplain.app.config import AppConfig
 from emoexplain.errors import AdminRequired, RoundError
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
-FAST = "--epochs_per_stage=4 --round.parent_test_max=8 --round.min_eval=1 --round.min_gain=0 --round.max_forgetting=1"
+FAST = "--epochs_per_stage=4 --round.parent_test_max=8 --round.min_eval=1 --round.min_gain=0 --round.max_forgetting=1 --round.max_class_drop=1"
 
 
 def _fill(db, clips):

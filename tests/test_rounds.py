@@ -97,6 +97,14 @@ def test_replay_fills_the_classes_people_did_not_correct():
     assert balanced_order({"angry": 2, "sad": 100}, {"sad": 60}, 10).count("angry") == 2  # never more than the pool
 
 
+def test_a_holdout_split_of_fewer_clips_than_parts_still_splits():
+    from train.rounds.split import split_corrections
+
+    rows = [{"audio_sha256": f"clip{i}", "emotion": "nhs"[i], "audio": ""} for i in range(3)]
+    split = split_corrections(rows, RoundConfig(kfold_below=2, holdout_fraction=0.1))  # 10 parts, 3 clips
+    assert split.mode == "holdout" and len(split.folds) == 1 and len(split.folds[0][1]) == 1
+
+
 # --- scoring and gate ----------------------------------------------------------------------------------------
 LABELS = ["neutral", "happy", "angry", "sad"]
 
@@ -136,6 +144,12 @@ def test_the_gate_promotes_only_a_real_improvement_without_forgetting():
     assert status == REJECTED and "unmeasured" in reasons[1] and "manifest gone" in reasons[1]
     status, reasons = decide(_heldout(1, 3, n=3), _test(0.66, 0.66), cfg)  # too few held-out corrections
     assert status == REJECTED and "at least 10" in reasons[0]
+    recall = lambda angry: {"neutral": 0.6, "happy": 0.3, "angry": angry, "sad": 0.9}  # noqa: E731
+    held_class = {"measured": True, "before": {"ua": 0.66, "per_class_recall": recall(0.79)},
+                  "after": {"ua": 0.65, "per_class_recall": recall(0.53)}}  # UA -1 point hides angry -26
+    status, reasons = decide(_heldout(10, 30), held_class, cfg)
+    assert status == REJECTED and "recall of angry -26.0 points" in reasons[2] and "fails" in reasons[2]
+    assert decide(_heldout(10, 30), held_class, RoundConfig(max_class_drop=0.3))[0] == PROMOTED
     significant = RoundConfig(gate_rule="significant", min_gain=0.5)
     assert decide(_heldout(10, 30), _test(0.66, 0.66), significant)[0] == PROMOTED
     assert decide(_heldout(10, 14), _test(0.66, 0.66), RoundConfig(gate_rule="significant"))[0] == REJECTED

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import secrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -89,7 +88,7 @@ def on_analyze(backend: Backend, path: str | None, *, source: str = "app") -> An
     explanation: Explanation = backend.explain(str(path), id(backend.model), backend.config.max_seconds)
     result = explanation.to_dict()
     audio = explanation.acoustics.audio
-    analysis_token = secrets.token_urlsafe(32)
+    analysis_token, _ = store_api.new_token()
     analysis_id = int(store_api.record_analysis(
         backend.store, result, audio_sha256=audio.sha256, duration_s=audio.original_duration_s,
         sample_rate=audio.original_sample_rate, source=source, latency_s=explanation.latency_s.total,

@@ -17,13 +17,13 @@ from emoexplain.store.db import DB_NAME, Store, data_dir, open_store, persistenc
 from emoexplain.store.hub import HubSync, restore_from_hub, start_hub_sync
 from emoexplain.store.queries import (EXPORT_FORMATS, Table, agreement, export, export_filename, export_formats,
                                       recent_judgements, stats, training_examples, training_runs)
-from emoexplain.store.records import (NOTE_MAX_CHARS, delete_annotator, delete_clip, record_analysis,
+from emoexplain.store.records import (NOTE_MAX_CHARS, delete_annotator, delete_clip, new_token, record_analysis,
                                       record_judgement, record_judgement_once, record_training_run, vocabulary)
 
 __all__ = [
     "DB_NAME", "EXPORT_FORMATS", "NOTE_MAX_CHARS", "Store", "agreement", "backup", "check_backup", "cohen_kappa",
     "data_dir", "restore", "restore_from_hub", "start_hub_sync", "HubSync", "persistence_warning",
-    "delete_annotator", "delete_clip", "export", "fleiss_kappa", "krippendorff_alpha_nominal", "open_store",
+    "delete_annotator", "delete_clip", "export", "new_token", "fleiss_kappa", "krippendorff_alpha_nominal", "open_store",
     "record_analysis", "record_judgement", "record_judgement_once", "record_training_run", "stats",
     "training_examples", "vocabulary", "Table", "export_filename", "export_formats", "recent_judgements",
     "training_runs",

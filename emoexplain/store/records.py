@@ -9,6 +9,7 @@ import json
 import numbers
 import os
 import re
+import secrets
 import sqlite3
 import time
 from pathlib import Path
@@ -162,6 +163,12 @@ def boolean(value, name: str, error=InvalidJudgement) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise error(f"{name} must be true or false (a JSON boolean), got {value!r}.")
     return bool(value)
+
+
+def new_token() -> tuple[str, str]:
+    """(token for the client, its sha256 to store): analyses and campaign leases both hand out these."""
+    token = secrets.token_urlsafe(32)
+    return token, token_hash(token)
 
 
 def token_hash(token: str) -> str:

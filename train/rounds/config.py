@@ -29,6 +29,8 @@ class RoundConfig:
     min_gain: float = 0.10          # 10 points
     alpha: float = 0.05
     max_forgetting: float = 0.02    # parent-test UA may drop by at most 2 points
+    max_class_drop: float = 0.10    # ... and no one class's recall by more than 10 points (1 = no such check):
+                                    # UA can hide a class the corrections never showed collapsing
     min_eval: int = 10              # fewer held-out corrections than this cannot promote (too few to judge)
     # --- parent test set and replay (train/rounds/recipes.py) -------------------------------------------
     replay_balance: bool = True     # replay fills the classes the corrections lack (else a uniform sample)
@@ -48,7 +50,7 @@ class RoundConfig:
             raise ConfigError(f"round.folds must be >= 2 (got {self.folds}).")
         if not 0.0 < self.holdout_fraction < 1.0:
             raise ConfigError(f"round.holdout_fraction must be in (0, 1) (got {self.holdout_fraction}).")
-        for key in ("min_gain", "max_forgetting", "alpha"):
+        for key in ("min_gain", "max_forgetting", "max_class_drop", "alpha"):
             if not 0.0 <= getattr(self, key) <= 1.0:
                 raise ConfigError(f"round.{key} is a fraction in [0, 1] (got {getattr(self, key)}).")
         if self.replay_labels not in REPLAY_LABELS:

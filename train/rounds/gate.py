@@ -43,4 +43,18 @@ def decide(heldout: dict | None, parent_test: dict, cfg: RoundConfig) -> tuple[s
         reasons.append(f"parent-test UA {pts(-drop)} ({'passes' if passed else 'fails'}: a drop of at most "
                        f"{100 * cfg.max_forgetting:.1f} points allowed)")
         ok &= passed
+        ok &= _class_guard(parent_test, cfg, reasons, pts)
     return (PROMOTED if ok else REJECTED), reasons
+
+
+def _class_guard(parent_test: dict, cfg: RoundConfig, reasons: list[str], pts) -> bool:
+    """The parent-test class whose recall fell most must not fall by more than ``max_class_drop``."""
+    before, after = (parent_test[k].get("per_class_recall") or {} for k in ("before", "after"))
+    drops = {label: before[label] - after[label] for label in before if label in after}
+    if not drops or cfg.max_class_drop >= 1.0:
+        return True
+    label = max(drops, key=drops.get)
+    passed = drops[label] <= cfg.max_class_drop + 1e-12
+    reasons.append(f"parent-test recall of {label} {pts(-drops[label])} (the largest drop; "
+                   f"{'passes' if passed else 'fails'}: at most {100 * cfg.max_class_drop:.1f} points per class)")
+    return passed

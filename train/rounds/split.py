@@ -41,7 +41,8 @@ def split_corrections(rows: list[dict], cfg: RoundConfig, seed: int = 0) -> Spli
     if n_clips < 2:
         return Split("none", ())
     kfold = n_clips < cfg.kfold_below
-    k = min(cfg.folds, n_clips) if kfold else max(2, round(1 / cfg.holdout_fraction))
+    # never more parts than clips (sklearn refuses that with a message about n_splits, not about corrections)
+    k = min(cfg.folds if kfold else max(2, round(1 / cfg.holdout_fraction)), n_clips)
     labels = [r["emotion"] for r in rows]
     # stratified where some class has k members; with fewer (e.g. 3 corrections) plain group folds
     splitter = StratifiedGroupKFold if max(Counter(labels).values()) >= k else GroupKFold

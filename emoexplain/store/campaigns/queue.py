@@ -13,25 +13,13 @@ require: a judgement of a campaign clip names a clip that was really handed to t
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import secrets
 import time
 
 from emoexplain.errors import CampaignError, LeaseLost
 from emoexplain.store.campaigns.create import campaign_row
 from emoexplain.store.db import Store, now, synchronous
-
-
-def new_token() -> tuple[str, str]:
-    """(token for the client, sha256 hex to store). One place, so that it can become the store-wide analysis
-    token of issue 10 when that lands."""
-    token = secrets.token_urlsafe(24)
-    return token, token_hash(token)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from emoexplain.store.records import new_token, token_hash
 
 
 @contextlib.contextmanager
