@@ -11,6 +11,7 @@ Screenshots of each state go to artifacts/browser/ (git-ignored) or $EMOEXPLAIN_
 """
 
 import json
+import contextlib
 import os
 import shutil
 import sqlite3
@@ -100,6 +101,17 @@ def app(tmp_path_factory, demo_checkpoint_env, examples):
     env = {**demo_checkpoint_env, "EMOEXPLAIN_ADMIN_TOKEN": ADMIN_TOKEN, "EMOEXPLAIN_EXAMPLES_DIR": str(examples)}
     with AppProcess(tmp_path_factory.mktemp("browser-data"), env=env) as server:
         yield server
+
+
+@contextlib.contextmanager
+def chromium_browser(extra_flags=()):
+    """Debian's chromium with the flags every browser test uses (the one place that launches it)."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS + list(extra_flags))
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from helpers import AppProcess, checkpoint_env
-from test_browser_app import CHROMIUM, FLAGS, TIMEOUT_MS, sync_api  # skips this module where that one skips
+from test_browser_app import TIMEOUT_MS, chromium_browser, sync_api  # skips this module where that one skips
 
 ADMIN_TOKEN = "campaign-admin-token"
 
@@ -51,8 +51,7 @@ def test_two_browsers_work_through_a_campaign(campaign_app):
     from emoexplain.store import campaigns as C
     from emoexplain.store import open_store
 
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    with chromium_browser() as browser:
         pages = {}
         for who in ("ada", "bob"):
             page = browser.new_context().new_page()

@@ -8,7 +8,7 @@ import pytest
 from emoexplain.paths import ROOT
 from helpers import AppProcess, checkpoint_env
 
-from test_browser_app import CHROMIUM, FLAGS, sync_api   # skips this module too where chromium is missing
+from test_browser_app import chromium_browser, sync_api  # skips this module too where chromium is missing
 
 TIMEOUT_MS = 120_000
 
@@ -23,8 +23,7 @@ def app(tmp_path_factory):
 def test_panel_shows_the_probes_and_plays_them(app, speech_wav):
     artifacts = Path(os.environ.get("EMOEXPLAIN_ARTIFACTS", ROOT / "artifacts")) / "browser"
     artifacts.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    with chromium_browser() as browser:
         try:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)

@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from helpers import AppProcess, checkpoint_env
-from test_browser_app import CHROMIUM, FLAGS, TIMEOUT_MS, sync_api  # (skips this module too without chromium)
+from test_browser_app import TIMEOUT_MS, chromium_browser, sync_api  # (skips this module too without chromium)
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +40,7 @@ def test_the_result_always_belongs_to_the_clip_in_the_box(app, synth_speech, tmp
     first, second = synth_speech("The first clip of this test."), synth_speech("A second clip, not the first.")
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(32000, dtype=np.float32), 16000)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+    with chromium_browser() as browser:
         try:
             page = browser.new_page(viewport={"width": 1366, "height": 900})
             page.set_default_timeout(TIMEOUT_MS)
