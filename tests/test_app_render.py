@@ -157,10 +157,15 @@ def test_model_call_is_wrapped_in_spaces_gpu_when_the_package_is_present(monkeyp
     assert backend.explain("clip.wav", id(backend.model), 12.0) == ("clip.wav", model, 12.0)
     assert calls == [(60, ("clip.wav", id(backend.model), 12.0))]
 
+    monkeypatch.setattr("emoexplain.probes.probe", lambda path, explainer, **options: (path, explainer, options))
+    assert backend.probe("clip.wav", id(backend.model), {"max_seconds": 12.0}) == ("clip.wav", model,
+                                                                                  {"max_seconds": 12.0})
+    assert calls[-1] == (120, ("clip.wav", id(backend.model), {"max_seconds": 12.0}))  # the probes: their own allowance
+
     monkeypatch.delitem(sys.modules, "spaces")
     monkeypatch.setattr("builtins.__import__", _refuse("spaces"))
     plain = Backend(AppConfig(), explainer=model, store=object())
-    assert plain.explain("b.wav", id(plain.model), 30.0) == ("b.wav", model, 30.0) and len(calls) == 1
+    assert plain.explain("b.wav", id(plain.model), 30.0) == ("b.wav", model, 30.0) and len(calls) == 2
 
 
 def _refuse(name):

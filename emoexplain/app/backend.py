@@ -25,6 +25,7 @@ class Backend:
         self.model = ModelHolder(resolve_checkpoint(config.checkpoint), explainer)
         self.admin_gate = admin_gate(config)   # remembers wrong tokens per client (rate limit)
         self.explain = zerogpu.gpu_explain(self.model)   # before torch is imported (ZeroGPU's rule)
+        self.probe = zerogpu.gpu_probe(self.model)
         self._store = store
         self._store_lock = threading.Lock()
         self.hub_sync = None

@@ -43,15 +43,15 @@ def on_probe(backend: Backend, analysis) -> ProbeView:
     """Probe the analysed clip with the loaded model; its explanation is the original."""
     from emoexplain.probe_plot import figure
     from emoexplain.probe_score import load_associations
-    from emoexplain.probes import probe
 
     if analysis is None:
         raise AudioNotFound("Nothing analysed yet: analyse a clip first, then test its explanation.")
     path = analysis.audio   # the analysed upload (gradio's cache keeps it an hour)
     if not path or not os.path.isfile(path):
         raise AudioNotFound("The analysed clip is no longer on the server: press Analyse again, then test it.")
-    report = probe(path, backend.model.get(), baseline=analysis.explanation,
-                   associations=load_associations(backend.model.source), max_seconds=backend.config.max_seconds)
+    backend.model.get()   # load outside the (GPU) call: loading errors are reported as such
+    report = backend.probe(path, id(backend.model), {"baseline": analysis.explanation, "max_seconds":
+                           backend.config.max_seconds, "associations": load_associations(backend.model.source)})
     d = report.to_dict()
     names = [p.name for p in report.probes]
     return ProbeView(sentence=sentence_markdown(d), table=probe_table(d), chart=figure(d),
@@ -68,7 +68,6 @@ def on_pick(report, name: str | None) -> PickView:
 def probe_endpoint(backend: Backend):
     """``/probe``: probe one clip (it is explained first) and return the report JSON."""
     from emoexplain.probe_score import load_associations
-    from emoexplain.probes import probe
 
     def probe_clip(audio_path: str) -> dict:
         """Counterfactual probes of one speech clip: pitch -4..+4 st, monotone, pace x0.8/x1.25, level
@@ -76,8 +75,9 @@ def probe_endpoint(backend: Backend):
         ablation and the faithfulness scores (docs/probes.md)."""
         if not audio_path:
             raise AudioNotFound("No audio: pass a speech file to /probe.")
-        return probe(str(audio_path), backend.model.get(), associations=load_associations(backend.model.source),
-                     max_seconds=backend.config.max_seconds).to_dict()
+        backend.model.get()
+        return backend.probe(str(audio_path), id(backend.model), {"max_seconds": backend.config.max_seconds,
+                             "associations": load_associations(backend.model.source)}).to_dict()
     return probe_clip
 
 

@@ -11,7 +11,8 @@ import os
 
 from emoexplain.model.holder import ModelHolder
 
-GPU_SECONDS = 60  # the longest one analysis may hold the GPU
+GPU_SECONDS = 60         # the longest one analysis may hold the GPU
+PROBE_GPU_SECONDS = 120  # ... and one run of every probe of a clip
 
 _HOLDERS: dict[int, ModelHolder] = {}
 
@@ -25,12 +26,27 @@ def _explain(path: str, holder_key: int, max_seconds: float):
     return explain(path, _HOLDERS[holder_key].get(), max_seconds=max_seconds)
 
 
+def _probe(path: str, holder_key: int, options: dict):
+    from emoexplain.probes import probe
+    return probe(path, _HOLDERS[holder_key].get(), **options)
+
+
 def gpu_explain(holder: ModelHolder):
     """``explain(path, key, max_seconds)`` for ``holder``: wrapped in ``spaces.GPU`` when the package is
     installed (ZeroGPU Spaces), plain elsewhere. Call it as ``fn(path, id(holder), max_seconds)``."""
+    return _on_gpu(_explain, holder, GPU_SECONDS)
+
+
+def gpu_probe(holder: ModelHolder):
+    """``probe(path, key, options)`` (emoexplain.probes.probe keyword arguments), wrapped like gpu_explain:
+    the probes run the model about a dozen times, so they get a longer GPU allowance."""
+    return _on_gpu(_probe, holder, PROBE_GPU_SECONDS)
+
+
+def _on_gpu(fn, holder: ModelHolder, seconds: int):
     _HOLDERS[id(holder)] = holder
     try:
         import spaces
     except ImportError:
-        return _explain
-    return spaces.GPU(duration=GPU_SECONDS)(_explain)
+        return fn
+    return spaces.GPU(duration=seconds)(fn)
