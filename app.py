@@ -107,9 +107,6 @@ def analyse_page(gr, backend: Backend) -> None:
         option.input(**event(analyze.on_plot_options, inputs={
             "analysis": analysis, "spectrogram": result.spectrogram, "semitones": result.semitones},
             outputs={"plot": result.plot}), api_visibility="private", show_progress="minimal")
-    for verdict, picker in zip(result.verdicts, result.values):
-        verdict.change(**event(judge.on_verdict, inputs={"verdict": verdict}, outputs={"picker": picker}),
-                       queue=False, api_visibility="private", show_progress="hidden")
     form.save.click(**event(judge.on_save, backend, username=True, examples=examples, errors_to="save_status", inputs={
         "session": session, "audio": audio, "emotion": result.corrected, "annotator": form.annotator, "verdicts": result.verdicts,
         "values": result.values, "transcript": form.transcript, "faithfulness": form.faithfulness,
@@ -146,8 +143,6 @@ def probe_panel(gr, backend: Backend, analysis, audio) -> None:
 
 def result_area(gr) -> SimpleNamespace:
     """The result of one clip, each part beside its judgement: emotion, words, one row per descriptor, the plot."""
-    from emoexplain.descriptors import vocabulary
-    vocab = vocabulary()
     summary = gr.Markdown(elem_classes="small-note", elem_id="summary")
     with gr.Row(equal_height=False):
         emotion = gr.Label(label="The model's emotion", num_top_classes=7, elem_id="emotion", scale=1, min_width=260)
@@ -160,15 +155,7 @@ def result_area(gr) -> SimpleNamespace:
         transcript = gr.HighlightedText(label="Transcript (emphasised words highlighted)", scale=1, min_width=260,
                                         color_map=EMPHASIS_COLORS, show_legend=True, elem_id="transcript")
     gr.Markdown("### Each descriptor: what the model said, what was measured, your verdict")
-    rows, cards, verdicts, values = [], [], [], []
-    for name in DESCRIPTOR_NAMES:
-        with gr.Row(equal_height=False, elem_classes="desc-row", elem_id=f"desc-{name}") as row:
-            with gr.Column(scale=3, min_width=260):
-                cards.append(gr.HTML(elem_classes="desc-card-html"))
-            with gr.Column(scale=2, min_width=240, elem_classes="desc-judge"):
-                verdicts.append(gr.Radio(list(analyze.VERDICT_CHOICES), label="verdict", elem_id=f"verdict-{name}"))
-                values.append(_value_picker(gr, name, vocab[name]))
-        rows.append(row)
+    rows, cards, verdicts, values = descriptor_rows(gr)
     gr.Markdown("### Pitch and energy over time\nClick the plot to play the clip from there; the red line follows "
                 "playback.", elem_id="plot-heading")
     player = gr.Audio(label="The analysed clip", type="filepath",
@@ -186,6 +173,27 @@ def result_area(gr) -> SimpleNamespace:
                "player": player, "plot": plot, "warnings_md": warnings}
     return SimpleNamespace(outputs=outputs, corrected=corrected, verdicts=verdicts, values=values, plot=plot,
                            spectrogram=spectrogram, semitones=semitones)
+
+
+def descriptor_rows(gr, prefix: str = "") -> tuple[list, list, list, list]:
+    """One row per descriptor: its card (model word, measured word, sentence, folded evidence) beside its verdict
+    and, when the verdict is "wrong" / "add one", the right value; the pickers show and hide with the verdict."""
+    from emoexplain.descriptors import vocabulary
+    vocab = vocabulary()
+    rows, cards, verdicts, values = [], [], [], []
+    for name in DESCRIPTOR_NAMES:
+        with gr.Row(equal_height=False, elem_classes="desc-row", elem_id=f"{prefix}desc-{name}") as row:
+            with gr.Column(scale=3, min_width=260):
+                cards.append(gr.HTML(elem_classes="desc-card-html"))
+            with gr.Column(scale=2, min_width=240, elem_classes="desc-judge"):
+                verdicts.append(gr.Radio(list(analyze.VERDICT_CHOICES), label="verdict",
+                                         elem_id=f"{prefix}verdict-{name}"))
+                values.append(_value_picker(gr, name, vocab[name], prefix))
+        rows.append(row)
+    for verdict, picker in zip(verdicts, values):
+        verdict.change(**event(judge.on_verdict, inputs={"verdict": verdict}, outputs={"picker": picker}),
+                       queue=False, api_visibility="private", show_progress="hidden")
+    return rows, cards, verdicts, values
 
 
 def judge_form(gr) -> SimpleNamespace:
@@ -212,12 +220,13 @@ def judge_form(gr) -> SimpleNamespace:
                            helpfulness=helpfulness, note=note, consent=consent, save=save, save_note=save_note)
 
 
-def _value_picker(gr, name: str, words):
+def _value_picker(gr, name: str, words, prefix: str = ""):
     """Where a verdict is "wrong" (or "add one"): the right word (a dropdown), or for emphasis the words themselves."""
     if words:
         return gr.Dropdown(list(words), label=f"the right {name.replace('_', ' ')}", visible=False,
-                           elem_id=f"value-{name}")
-    return gr.Textbox(label="the emphasised words (empty: none)", visible=False, max_lines=1, elem_id=f"value-{name}")
+                           elem_id=f"{prefix}value-{name}")
+    return gr.Textbox(label="the emphasised words (empty: none)", visible=False, max_lines=1,
+                      elem_id=f"{prefix}value-{name}")
 
 
 def review_page(gr, backend: Backend, admin) -> None:
@@ -301,7 +310,9 @@ def campaign_page(gr, backend: Backend, tab) -> None:
         with gr.Column(scale=3):
             emotion = gr.Label(label="The model's emotion", num_top_classes=7)
             caption = gr.Markdown()
-            descriptors = gr.Markdown()
+    with gr.Column(visible=False, elem_id="campaign-descriptors") as descriptors:
+        gr.Markdown("#### Each descriptor: what the model said, what was measured, your verdict (optional)")
+        rows, cards, verdicts, values = descriptor_rows(gr, prefix="campaign-")
     with gr.Accordion("What is kept, and your judgements", open=False):
         kept = gr.Markdown(elem_id="campaign-kept")
         mine_btn = gr.Button("Show my judgements")
@@ -312,12 +323,14 @@ def campaign_page(gr, backend: Backend, tab) -> None:
         mine_status = gr.Markdown()
 
     clip = {"status": status, "lease": lease, "audio": audio, "emotion": emotion, "caption": caption,
-            "descriptors": descriptors, "choice": choice, "note": note, "kept": kept}
+            "descriptors": descriptors, "rows": rows, "cards": cards, "verdicts": verdicts, "values": values,
+            "choice": choice, "note": note, "kept": kept}
     ask = event(campaign.on_next, backend, username=True, inputs={"campaign": name, "annotator": annotator},
                 outputs=clip)
     tab.select(**event(campaign.on_campaign_list, backend, outputs={"campaigns": name}), api_visibility="private")
     next_btn.click(**ask, api_visibility="private")
-    for btn, handler, inputs in ((save_btn, campaign.on_submit, {"lease": lease, "emotion": choice, "note": note}),
+    for btn, handler, inputs in ((save_btn, campaign.on_submit, {"lease": lease, "emotion": choice, "note": note,
+                                                                  "verdicts": verdicts, "values": values}),
                                  (skip_btn, campaign.on_skip, {"lease": lease})):
         btn.click(**event(handler, backend, username=True, inputs=inputs, outputs={"status": status, "lease": lease}),
                   api_visibility="private", trigger_mode="once").success(**ask, api_visibility="private")

@@ -110,3 +110,28 @@ def test_two_annotators_through_the_app_each_clip_ends_with_two_judgements_and_a
     majorities = [clip["consensus"]["emotion"]["majority"] for clip in status["clips"]]
     assert sorted((m["value"] for m in majorities), key=str) == [None, "sad", "sad"]  # one 1:1 tie, two agree
     assert [clip["n_judgements"] for clip in C.consensus(store, "pilot").values()] == [2, 2, 2]
+
+
+def test_descriptor_verdicts_given_in_the_campaign_rows_reach_the_consensus(tmp_path, explainer):
+    from emoexplain.app import campaign
+    from emoexplain.app.backend import Backend
+    from emoexplain.app.config import AppConfig
+    from emoexplain.descriptors import ORDER
+    from emoexplain.store import campaigns as C
+
+    store = _campaign(tmp_path / "data", explainer, n=1)
+    backend = Backend(AppConfig(data_dir=str(tmp_path / "data")), explainer=explainer, store=store)
+    pitch = ORDER.index("pitch")
+    for who in ("ada", "bob"):
+        view = campaign.on_next(backend, campaign="pilot", annotator=who)
+        assert view.descriptors.visible and view.rows[pitch].visible and "Pitch" in view.cards[pitch]
+        # the same rows as the Analyse tab: this campaign was analysed without captions, so the model gave no
+        # pitch word and the row offers "add one"
+        assert ("add one", "add") in view.verdicts[pitch].choices
+        verdicts, values = [None] * len(ORDER), [None] * len(ORDER)
+        verdicts[pitch], values[pitch] = "add", "high"
+        campaign.on_submit(backend, lease=view.lease, emotion="sad", verdicts=verdicts, values=values)
+    [clip] = C.consensus(store, "pilot").values()
+    assert clip["n_judgements"] == 2 and set(clip["descriptors"]) == {"pitch"}   # unanswered rows are not verdicts
+    assert clip["descriptors"]["pitch"]["majority"]["value"] == "high"
+    assert campaign.on_next(backend, campaign="pilot", annotator="cy").descriptors.visible is False  # no clip left

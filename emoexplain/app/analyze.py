@@ -103,19 +103,15 @@ def on_show(analysis: Analysis, *, spectrogram: bool = False, semitones: bool = 
     """The result area for ``analysis`` and a fresh judging form (a new submission token)."""
     result = analysis.explanation
     figure, warnings = _figure(analysis, spectrogram=spectrogram, semitones=semitones)
-    rows = {row.name: row for row in evidence.descriptor_rows(result)}
+    by_name, rows = descriptor_row_updates(result)
     session = Session(analysis_id=analysis.analysis_id, token=uuid.uuid4().hex, transcript=result.transcript or "",
                       analysis_token=analysis.analysis_token, audio=analysis.audio)
     return ResultView(
         result_panel=Update(visible=True), summary=render.summary_markdown(result, analysis.analysis_id),
         emotion=render.emotion_label(result), corrected=Update(choices=emotion_choices(result), value=None),
         caption=render.caption_markdown(result), transcript=render.transcript_highlights(result),
-        words_note=render.words_note(result, analysis.is_demo, rows.get("emphasis")),
-        rows=tuple(Update(visible=name in rows) for name in DESCRIPTOR_NAMES),
-        cards=tuple(evidence.card_html(rows[name]) if name in rows else "" for name in DESCRIPTOR_NAMES),
-        verdicts=tuple(_verdict(rows.get(name)) for name in DESCRIPTOR_NAMES),
-        values=tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES),
-        player=Update(value=analysis.audio, subtitles=render.subtitles(result) or None),
+        words_note=render.words_note(result, analysis.is_demo, by_name.get("emphasis")),
+        **rows, player=Update(value=analysis.audio, subtitles=render.subtitles(result) or None),
         plot=figure, warnings_md=render.warnings_markdown(result), raw=analysis.result, session=session,
         fixed_transcript=session.transcript, warning_toasts=warnings)
 
@@ -162,6 +158,17 @@ def emotion_choices(result: Explanation) -> list[tuple[str, str]]:
     model = result.emotion.label
     return [(f"{label} · model" if label == model else label, label) for label in result.emotion.probabilities] + [
         ("unsure", "unsure")]
+
+
+def descriptor_row_updates(result: Explanation) -> tuple[dict, dict]:
+    """({name: evidence row}, the descriptor rows' fields for ``result``: rows, cards, verdicts, values, one per
+    DESCRIPTOR_NAMES, nothing picked). The Analyse and Campaigns tabs share it."""
+    by_name = {row.name: row for row in evidence.descriptor_rows(result)}
+    fields = {"rows": tuple(Update(visible=name in by_name) for name in DESCRIPTOR_NAMES),
+              "cards": tuple(evidence.card_html(by_name[name]) if name in by_name else "" for name in DESCRIPTOR_NAMES),
+              "verdicts": tuple(_verdict(by_name.get(name)) for name in DESCRIPTOR_NAMES),
+              "values": tuple(Update(value=None, visible=False) for _ in DESCRIPTOR_NAMES)}
+    return by_name, fields
 
 
 def _verdict(row) -> Update:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from emoexplain.app import render
+from emoexplain.app import analyze, judge, render
 from emoexplain.app.auth import require_admin
 from emoexplain.app.backend import Backend
 from emoexplain.app.views import KEEP, Update, View
+from emoexplain.descriptors import ORDER as DESCRIPTOR_NAMES
 from emoexplain.errors import CampaignError, InvalidJudgement
 from emoexplain.store.queries import Table
 
@@ -63,7 +64,11 @@ class ClipView(View):
     audio: object
     emotion: object
     caption: str
-    descriptors: str
+    descriptors: Update   # the descriptor rows' panel: shown for a clip
+    rows: tuple           # per descriptor, as on the Analyse tab (analyze.descriptor_row_updates)
+    cards: tuple
+    verdicts: tuple
+    values: tuple
     choice: Update
     note: str
     kept: str
@@ -78,16 +83,19 @@ def on_next(backend: Backend, *, campaign: str | None, annotator: str | None, us
     offer = campaigns.next_clip(backend.store, name, who)
     kept = campaigns.what_is_kept(campaign_row(backend.store, name))
     if offer["status"] != "clip":
+        hidden = tuple(KEEP for _ in DESCRIPTOR_NAMES)
         return ClipView(status=render.escape_md(offer["message"]), lease=None, audio=None, emotion=None, caption="",
-                        descriptors="", choice=Update(choices=[], value=None), note="", kept=kept)
+                        descriptors=Update(visible=False), rows=hidden, cards=hidden, verdicts=hidden, values=hidden,
+                        choice=Update(choices=[], value=None), note="", kept=kept)
     analysis = Explanation.from_dict(offer["analysis"])
+    _, rows = analyze.descriptor_row_updates(analysis)
     lease = Lease(name, who, offer["analysis_id"], offer["analysis_token"])
     instructions = f"\n\n{render.escape_md(offer['instructions'])}" if offer["instructions"] else ""
     return ClipView(
         status=f"Clip **{render.escape_md(offer['clip']['name'])}** (you have judged {offer['judged_by_you']}; "
                f"it is yours for {offer['lease_expires_in_s'] / 60:.0f} min).{instructions}",
         lease=lease, audio=offer["clip"]["audio"], emotion=render.emotion_label(analysis),
-        caption=render.caption_markdown(analysis), descriptors=render.descriptor_markdown(analysis),
+        caption=render.caption_markdown(analysis), descriptors=Update(visible=True), **rows,
         choice=Update(choices=[*offer["labels"], "unsure"], value=None), note="", kept=kept)
 
 
@@ -98,13 +106,16 @@ class SavedView(View):
 
 
 def on_submit(backend: Backend, *, lease: Lease | None, emotion: str | None, note: str = "",
-              username: str | None = None) -> SavedView:
+              verdicts: list | None = None, values: list | None = None, username: str | None = None) -> SavedView:
+    """Save the emotion heard, the descriptor verdicts given in the rows (unanswered ones are not judgements)
+    and the note, then the page asks for the next clip."""
     from emoexplain.store import campaigns
     lease = _own(lease, username)
     if not emotion:
         raise InvalidJudgement("Choose the emotion you hear (or unsure), then save.")
     saved = campaigns.submit(backend.store, lease.campaign, lease.annotator, analysis_id=lease.analysis_id,
-                             analysis_token=lease.token, emotion=emotion, note=note or "")
+                             analysis_token=lease.token, emotion=emotion, note=note or "",
+                             descriptor_verdicts=judge.form_verdicts(verdicts or [], values or []))
     return SavedView(status=f"Saved (judgement {saved['judgement_id']}, {saved['seconds']:.0f} s).", lease=None,
                      info_toasts=("Saved.",))
 

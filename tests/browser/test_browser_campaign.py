@@ -8,7 +8,7 @@ import pytest
 import soundfile as sf
 
 from helpers import AppProcess, checkpoint_env
-from test_browser_app import TIMEOUT_MS, chromium_browser, sync_api  # skips this module where that one skips
+from test_browser_app import TIMEOUT_MS, artifacts, chromium_browser, sync_api  # noqa: F401 (artifacts: a fixture); skips this module where that one skips
 
 ADMIN_TOKEN = "campaign-admin-token"
 
@@ -47,7 +47,7 @@ def _wait_for_offer(page, judged: int) -> str:
     return _status(page)
 
 
-def test_two_browsers_work_through_a_campaign(campaign_app):
+def test_two_browsers_work_through_a_campaign(campaign_app, artifacts):
     from emoexplain.store import campaigns as C
     from emoexplain.store import open_store
 
@@ -73,6 +73,12 @@ def test_two_browsers_work_through_a_campaign(campaign_app):
                     done.add(who)
                     continue
                 page.locator("#campaign-emotion").get_by_label(answers[who], exact=True).check()
+                # the pitch row, as on the Analyse tab: the model gave no word here, so "add one" and pick it
+                page.locator("#campaign-verdict-pitch").get_by_label("add one", exact=True).check()
+                page.locator("#campaign-value-pitch input").click()
+                page.get_by_role("option", name="high", exact=True).click()
+                if who == "ada" and judged == 0:
+                    page.screenshot(path=str(artifacts / "desktop-campaign.png"), full_page=True)
                 page.locator("#campaign-save").click()
                 pages[who] = (page, _wait_for_offer(page, judged + 1), judged + 1)
         admin = browser.new_context().new_page()
@@ -93,4 +99,5 @@ def test_two_browsers_work_through_a_campaign(campaign_app):
         quality = {q["annotator"]: q for q in C.quality(store, "pilot")}
     assert [clip["judgements"] for clip in status["clips"]] == [2, 2, 2]
     assert all(clip["consensus"]["emotion"]["majority"]["n_votes"] == 2 for clip in status["clips"])
+    assert all(clip["consensus"]["descriptors"]["pitch"]["majority"]["value"] == "high" for clip in status["clips"])
     assert (quality["ada"]["gold"]["accuracy"], quality["bob"]["gold"]["accuracy"]) == (1.0, 0.0)
