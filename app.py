@@ -303,16 +303,17 @@ def campaign_page(gr, backend: Backend, tab) -> None:
         with gr.Column(scale=2):
             audio = gr.Audio(label="Clip", type="filepath", interactive=False, elem_id="campaign-audio")
             choice = gr.Radio([], label="What emotion do you hear?", elem_id="campaign-emotion")
-            note = gr.Textbox(label="Note (optional)", lines=1, max_length=2000)
-            with gr.Row():
-                save_btn = gr.Button("Save and next", variant="primary", elem_id="campaign-save")
-                skip_btn = gr.Button("Skip", elem_id="campaign-skip")
         with gr.Column(scale=3):
             emotion = gr.Label(label="The model's emotion", num_top_classes=7)
             caption = gr.Markdown()
     with gr.Column(visible=False, elem_id="campaign-descriptors") as descriptors:
         gr.Markdown("#### Each descriptor: what the model said, what was measured, your verdict (optional)")
         rows, cards, verdicts, values = descriptor_rows(gr, prefix="campaign-")
+    # below the rows, so that judging a descriptor never means scrolling back up to save
+    note = gr.Textbox(label="Note (optional)", lines=1, max_length=2000)
+    with gr.Row():
+        save_btn = gr.Button("Save and next", variant="primary", elem_id="campaign-save")
+        skip_btn = gr.Button("Skip", elem_id="campaign-skip")
     with gr.Accordion("What is kept, and your judgements", open=False):
         kept = gr.Markdown(elem_id="campaign-kept")
         mine_btn = gr.Button("Show my judgements")
