@@ -184,16 +184,16 @@ def _digest(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _refused(tmp_path, capsys, db, match):
+def _refused(tmp_path, capsys, db) -> tuple[int, str, bool]:
+    """Run a round on ``db``: (exit code, stderr, whether nothing was written: no round folder, store unchanged)."""
     from train.__main__ import main
 
     before = _digest(db) if Path(db).exists() else None
     out = tmp_path / "round"
     code = main(["from-store", "--db", str(db), "--checkpoint", str(DEMO), "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 2 and match in err, err
-    assert "Traceback" not in err and not out.exists()
-    assert (_digest(db) if Path(db).exists() else None) == before  # the store is untouched
+    untouched = not out.exists() and (_digest(db) if Path(db).exists() else None) == before
+    return code, err, untouched
 
 
 @pytest.fixture
@@ -204,26 +204,32 @@ def clips(corrected_clips):
 def test_a_missing_or_empty_store_says_to_collect_corrections(tmp_path, capsys):
     from emoexplain.store import open_store
 
-    _refused(tmp_path, capsys, tmp_path / "nowhere.db", "no annotation store")
+    code, err, untouched = _refused(tmp_path, capsys, tmp_path / "nowhere.db")
+    assert code == 2 and "no annotation store" in err and "Traceback" not in err and untouched, err
     open_store(tmp_path / "empty.db").close()
-    _refused(tmp_path, capsys, tmp_path / "empty.db", "no corrections yet")
+    code, err, untouched = _refused(tmp_path, capsys, tmp_path / "empty.db")
+    assert code == 2 and "no corrections yet" in err and "Traceback" not in err and untouched, err
 
 
 def test_judgements_without_consent_say_that_audio_is_needed(tmp_path, capsys, clips):
     db = _store(tmp_path / "app" / "emoexplain.db", clips, consent=False)
-    _refused(tmp_path, capsys, db, "tick consent")
+    code, err, untouched = _refused(tmp_path, capsys, db)
+    assert code == 2 and "tick consent" in err and "Traceback" not in err and untouched, err
 
 
 def test_corrections_whose_audio_is_gone_say_to_restore_it(tmp_path, capsys, clips):
     db = _store(tmp_path / "app" / "emoexplain.db", clips)
     for f in (tmp_path / "app" / "audio").iterdir():
         f.unlink()
-    _refused(tmp_path, capsys, db, "audio files are gone")
+    code, err, untouched = _refused(tmp_path, capsys, db)
+    assert code == 2 and "audio files are gone" in err and "Traceback" not in err and untouched, err
 
 
 def test_a_parent_with_another_label_set_is_refused(tmp_path, capsys, clips):
     db = _store(tmp_path / "app" / "emoexplain.db", clips, label_set="meld7", emotion="sadness")
-    _refused(tmp_path, capsys, db, "label set meld7, but this checkpoint predicts iemocap4")
+    code, err, untouched = _refused(tmp_path, capsys, db)
+    assert code == 2 and "label set meld7, but this checkpoint predicts iemocap4" in err, err
+    assert "Traceback" not in err and untouched
 
 
 # --- a real round --------------------------------------------------------------------------------------------
