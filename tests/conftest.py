@@ -53,13 +53,8 @@ def sine():
 @pytest.fixture(scope="session")
 def corrected_clips(tmp_path_factory):
     """Three synthetic espeak-ng clips (train/data/synthetic.py, FLAC) that the rounds tests store as corrections."""
+    from helpers import synthetic_corpus
     from train.data.manifest import read_manifest
-    from train.data.synthetic import SyntheticSpec, check_tools, generate
-    try:
-        check_tools()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(str(e))
-    manifest = generate(tmp_path_factory.mktemp("corrections"),
-                        SyntheticSpec(n_train=3, n_test=0, n_test_voices=2, n_test_sentences=4, seed=5),
-                        measure=False, workers=1, progress=False, splits=("train",))
+    manifest = synthetic_corpus(tmp_path_factory.mktemp("corrections"), splits=("train",), n_train=3, n_test=0,
+                                n_test_voices=2, n_test_sentences=4, seed=5)
     return [Path(r["audio"]) for r in read_manifest(manifest)]

@@ -167,3 +167,17 @@ def overfit(explainer, examples, *, steps: int, lr: float = 1e-2, stage: str = "
         explainer(batch, stage=stage).loss.backward()
         optim.step()
     return explainer.freeze()
+
+
+def synthetic_corpus(folder, *, splits=None, **spec) -> Path:
+    """A small synthetic espeak-ng corpus (train/data/synthetic.py: SyntheticSpec fields as keywords, no descriptor
+    measurement, one worker) -> its manifest; the test is skipped where espeak-ng or sox is missing."""
+    import pytest
+
+    from train.data.synthetic import SyntheticSpec, check_tools, generate
+    try:
+        check_tools()
+    except Exception as e:  # noqa: BLE001 - skip only for missing tools
+        pytest.skip(str(e))
+    options = {"splits": splits} if splits else {}
+    return generate(folder, SyntheticSpec(**spec), measure=False, workers=1, progress=False, **options)

@@ -10,6 +10,7 @@ import soundfile as sf
 
 from emoexplain.audio import samples_sha256
 from train.data import emosec, folder, iemocap, manifest, meld, speechcraft
+from helpers import synthetic_corpus
 
 
 def _wav(path, seconds=1.0, f0=150.0):
@@ -175,13 +176,7 @@ def test_manifest_round_trip_dedup_and_caption_targets(tmp_path):
 
 
 def test_synthetic_generator_splits_are_disjoint(tmp_path):
-    from train.data.synthetic import SyntheticSpec, check_tools, generate
-    try:
-        check_tools()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(str(e))
-    path = generate(tmp_path, SyntheticSpec(n_train=12, n_test=8, n_test_voices=4, n_test_sentences=8),
-                    measure=False, workers=1, progress=False)
+    path = synthetic_corpus(tmp_path, n_train=12, n_test=8, n_test_voices=4, n_test_sentences=8)
     rows = manifest.read_manifest(path)
     train = [r for r in rows if r["split"] == "train"]
     test = [r for r in rows if r["split"] == "test"]

@@ -6,6 +6,8 @@ import shutil
 
 import pytest
 
+from helpers import synthetic_corpus
+
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
@@ -20,14 +22,8 @@ def _explanation(label):
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from train.data.synthetic import SyntheticSpec, check_tools, generate
-    try:
-        check_tools()
-    except Exception as e:  # noqa: BLE001
-        pytest.skip(str(e))
-    return generate(tmp_path_factory.mktemp("corpus"), SyntheticSpec(n_train=8, n_test=4, n_test_voices=2,
-                                                                     n_test_sentences=4),
-                    measure=False, workers=1, progress=False)
+    return synthetic_corpus(tmp_path_factory.mktemp("corpus"), n_train=8, n_test=4, n_test_voices=2,
+                            n_test_sentences=4)
 
 
 @pytest.fixture(scope="module")

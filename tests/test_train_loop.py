@@ -10,21 +10,15 @@ import torch
 
 from train import schedule as sched
 from train.config import TrainConfig
+from helpers import synthetic_corpus
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
-    from train.data.synthetic import SyntheticSpec, check_tools, generate
-    try:
-        check_tools()
-    except Exception as e:  # noqa: BLE001 - skip only for missing tools
-        pytest.skip(str(e))
-    folder = tmp_path_factory.mktemp("corpus")
-    manifest = generate(folder, SyntheticSpec(n_train=8, n_test=4, n_test_voices=2, n_test_sentences=4),
-                        measure=False, workers=1, progress=False)
-    return manifest
+    return synthetic_corpus(tmp_path_factory.mktemp("corpus"), n_train=8, n_test=4, n_test_voices=2,
+                            n_test_sentences=4)
 
 
 def _rows(manifest, split):

@@ -93,7 +93,6 @@ def test_two_browsers_work_through_a_campaign(campaign_app, artifacts):
         quality.get_by_text("leave_one_out").first.wait_for(timeout=TIMEOUT_MS)
         text = quality.inner_text()
         assert "gold_accuracy" in text and "ada" in text and "bob" in text
-        browser.close()
     with open_store(campaign_app.data_dir / "emoexplain.db") as store:
         status = C.status(store, "pilot")
         quality = {q["annotator"]: q for q in C.quality(store, "pilot")}

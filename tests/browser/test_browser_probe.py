@@ -1,14 +1,9 @@
 """The "Test this explanation" panel in a real browser (Playwright + Debian chromium), and the /probe API."""
 
-import os
-from pathlib import Path
-
 import pytest
 
-from emoexplain.paths import ROOT
 from helpers import AppProcess, checkpoint_env
-
-from test_browser_app import chromium_browser, sync_api  # skips this module too where chromium is missing
+from test_browser_app import artifacts, chromium_browser, sync_api  # noqa: F401 (artifacts: a fixture); skips this module too where chromium is missing
 
 TIMEOUT_MS = 120_000
 
@@ -20,31 +15,26 @@ def app(tmp_path_factory):
         yield server
 
 
-def test_panel_shows_the_probes_and_plays_them(app, speech_wav):
-    artifacts = Path(os.environ.get("EMOEXPLAIN_ARTIFACTS", ROOT / "artifacts")) / "browser"
-    artifacts.mkdir(parents=True, exist_ok=True)
+def test_panel_shows_the_probes_and_plays_them(app, speech_wav, artifacts):
     with chromium_browser() as browser:
-        try:
-            page = browser.new_page(viewport={"width": 1366, "height": 900})
-            page.set_default_timeout(TIMEOUT_MS)
-            page.goto(app.url)
-            page.locator("#audio-in input[type=file]").set_input_files(str(speech_wav))
-            page.get_by_role("button", name="Analyse", exact=True).click()
-            page.locator("#prosody-plot .js-plotly-plot").first.wait_for()   # the result is shown (not the progress %)
-            page.locator("#probe-btn").click()
-            page.locator("#probe-sentence").get_by_text("this explanation").first.wait_for()
-            table = page.locator("#probe-table")
-            for name in ("pitch+4st", "pace1.25x", "level-10dB"):
-                table.get_by_text(name, exact=True).filter(visible=True).first.wait_for()
-            table.get_by_text("+4.0 st requested", exact=False).filter(visible=True).first.wait_for()
-            page.locator("#probe-chart .js-plotly-plot").first.wait_for()
-            assert page.locator("#probe-chart .js-plotly-plot .barlayer .trace").count() >= 10
-            page.locator("#probe-picker").get_by_label("pace1.25x").check()
-            page.locator("#probe-audio audio, #probe-audio [data-testid='waveform-x']").first.wait_for(
-                state="attached")
-            page.locator("#probe-panel").screenshot(path=str(artifacts / "desktop-probe.png"))
-        finally:
-            browser.close()
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(app.url)
+        page.locator("#audio-in input[type=file]").set_input_files(str(speech_wav))
+        page.get_by_role("button", name="Analyse", exact=True).click()
+        page.locator("#prosody-plot .js-plotly-plot").first.wait_for()   # the result is shown (not the progress %)
+        page.locator("#probe-btn").click()
+        page.locator("#probe-sentence").get_by_text("this explanation").first.wait_for()
+        table = page.locator("#probe-table")
+        for name in ("pitch+4st", "pace1.25x", "level-10dB"):
+            table.get_by_text(name, exact=True).filter(visible=True).first.wait_for()
+        table.get_by_text("+4.0 st requested", exact=False).filter(visible=True).first.wait_for()
+        page.locator("#probe-chart .js-plotly-plot").first.wait_for()
+        assert page.locator("#probe-chart .js-plotly-plot .barlayer .trace").count() >= 10
+        page.locator("#probe-picker").get_by_label("pace1.25x").check()
+        page.locator("#probe-audio audio, #probe-audio [data-testid='waveform-x']").first.wait_for(
+            state="attached")
+        page.locator("#probe-panel").screenshot(path=str(artifacts / "desktop-probe.png"))
 
 
 def test_probe_api(app, speech_wav):

@@ -11,11 +11,14 @@ from train.rounds.config import RoundConfig
 PROMOTED, REJECTED = "promoted", "rejected"
 
 
+def _pts(x: float) -> str:
+    return f"{100 * x + 0.0:+.1f} points"  # + 0.0: never "-0.0"
+
+
 def decide(heldout: dict | None, parent_test: dict, cfg: RoundConfig) -> tuple[str, list[str]]:
     """(status, reasons). ``heldout``: scoring.compare(...) or None; ``parent_test``: {"measured", "before",
     "after", "reason"} with UA in before/after."""
     reasons, ok = [], True
-    pts = lambda x: f"{100 * x + 0.0:+.1f} points"  # noqa: E731  (+0.0: never "-0.0")
     metric = cfg.gate_metric
     if heldout is None or heldout["after"]["n"] < cfg.min_eval:
         n = 0 if heldout is None else heldout["after"]["n"]
@@ -28,9 +31,9 @@ def decide(heldout: dict | None, parent_test: dict, cfg: RoundConfig) -> tuple[s
         by_gain = gain >= cfg.min_gain - 1e-12
         by_test = gain > 0 and p < cfg.alpha
         passed = {"gain": by_gain, "significant": by_test, "gain_or_significant": by_gain or by_test}[cfg.gate_rule]
-        rule = {"gain": f">= {pts(cfg.min_gain)} needed", "significant": f"McNemar p < {cfg.alpha} needed",
-                "gain_or_significant": f">= {pts(cfg.min_gain)} or McNemar p < {cfg.alpha} needed"}[cfg.gate_rule]
-        reasons.append(f"held-out agreement with people ({metric}) {pts(gain)}, McNemar p = {p:.3g} "
+        rule = {"gain": f">= {_pts(cfg.min_gain)} needed", "significant": f"McNemar p < {cfg.alpha} needed",
+                "gain_or_significant": f">= {_pts(cfg.min_gain)} or McNemar p < {cfg.alpha} needed"}[cfg.gate_rule]
+        reasons.append(f"held-out agreement with people ({metric}) {_pts(gain)}, McNemar p = {p:.3g} "
                        f"({'passes' if passed else 'fails'}: {rule})")
         ok &= passed
     if not parent_test.get("measured"):
@@ -40,14 +43,14 @@ def decide(heldout: dict | None, parent_test: dict, cfg: RoundConfig) -> tuple[s
     else:
         drop = parent_test["before"]["ua"] - parent_test["after"]["ua"]
         passed = drop <= cfg.max_forgetting + 1e-12
-        reasons.append(f"parent-test UA {pts(-drop)} ({'passes' if passed else 'fails'}: a drop of at most "
+        reasons.append(f"parent-test UA {_pts(-drop)} ({'passes' if passed else 'fails'}: a drop of at most "
                        f"{100 * cfg.max_forgetting:.1f} points allowed)")
         ok &= passed
-        ok &= _class_guard(parent_test, cfg, reasons, pts)
+        ok &= _class_guard(parent_test, cfg, reasons)
     return (PROMOTED if ok else REJECTED), reasons
 
 
-def _class_guard(parent_test: dict, cfg: RoundConfig, reasons: list[str], pts) -> bool:
+def _class_guard(parent_test: dict, cfg: RoundConfig, reasons: list[str]) -> bool:
     """The parent-test class whose recall fell most must not fall by more than ``max_class_drop``."""
     before, after = (parent_test[k].get("per_class_recall") or {} for k in ("before", "after"))
     drops = {label: before[label] - after[label] for label in before if label in after}
@@ -55,6 +58,6 @@ def _class_guard(parent_test: dict, cfg: RoundConfig, reasons: list[str], pts) -
         return True
     label = max(drops, key=drops.get)
     passed = drops[label] <= cfg.max_class_drop + 1e-12
-    reasons.append(f"parent-test recall of {label} {pts(-drops[label])} (the largest drop; "
+    reasons.append(f"parent-test recall of {label} {_pts(-drops[label])} (the largest drop; "
                    f"{'passes' if passed else 'fails'}: at most {100 * cfg.max_class_drop:.1f} points per class)")
     return passed
