@@ -51,12 +51,13 @@ class AcousticProfile:
     nuclei_s: tuple = ()     # times of the syllable nuclei (for plots and checks)
     descriptors: tuple = field(default=(), compare=False)   # filled by analyze() via descriptors.describe
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, frames: bool = True) -> dict:
+        """frames=False leaves out the per-frame track (the bulk of the dict; a probe needs only the summary)."""
         return {"duration_s": round(self.duration_s, 3), "pitch": self.pitch, "energy": self.energy,
                 "rate": self.rate, "tone": self.tone, "voice_quality": self.voice_quality,
                 "emphasis": [dict(e) for e in self.emphasis],
                 "descriptors": [d.to_dict() for d in self.descriptors],
-                "frames": self.frames.to_dict(), "nuclei_s": list(self.nuclei_s), "warnings": list(self.warnings),
+                **({"frames": self.frames.to_dict()} if frames else {}), "nuclei_s": list(self.nuclei_s), "warnings": list(self.warnings),
                 "audio": self.audio}
 
 

@@ -11,6 +11,7 @@ numbers (as accurate as Praat's ac method on known-F0 signals, 218x real time).
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.fft
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,9 @@ def _frames(samples: np.ndarray, length: int, hop: int, pad_left: int) -> np.nda
 
 def _cmndf(frames: np.ndarray, window: int, tau_max: int) -> np.ndarray:
     """YIN's cumulative mean normalised difference d'(tau) for tau = 0..tau_max, all frames at once."""
-    n_fft = 1 << int(np.ceil(np.log2(frames.shape[1] + window)))
+    # the head (first `window` samples) correlated circularly over the whole frame never wraps for
+    # tau <= tau_max, so the frame's own length suffices; a 5-smooth size is ~2.5x cheaper than a power of two
+    n_fft = scipy.fft.next_fast_len(frames.shape[1], real=True)
     spectrum = np.fft.rfft(frames, n_fft)
     head = np.fft.rfft(frames[:, :window], n_fft)
     # r(tau) = sum_j x[j] x[j + tau] over the first `window` samples: a cross-correlation by FFT

@@ -289,7 +289,7 @@ def _measure(p: _Planned, ctx: _Context) -> dict:
     track = p.track if p.track is not None else frame_track(p.samples)
     timings = _scaled_timings(ctx.timings, p.time_ratio)
     profile = analyze(clip, word_timings=timings, max_seconds=seconds + 1.0, gender=ctx.register,
-                      track=track).to_dict()
+                      track=track).to_dict(frames=False)
     base = ctx.profile
     level_db = _diff(profile["energy"]["mean_db"], base["energy"]["mean_db"])
     pitch_st = _st(profile["pitch"]["median_hz"], base["pitch"]["median_hz"])
@@ -362,8 +362,7 @@ def tempo_ratio(before, after) -> float | None:
     mapped = t[None, :] / ratios[:, None]                                    # (R, n) frame of ``after``
     valid = mapped <= len(b) - 1
     values = np.interp(mapped, np.arange(len(b)), b)
-    scores = np.array([np.corrcoef(a[v], row[v])[0, 1] if v.sum() > 10 else -1.0
-                       for row, v in zip(values, valid)])
+    scores = _masked_pearson(a, values, valid)
     i = int(np.nanargmax(scores))
     if 0 < i < len(ratios) - 1:
         y0, y1, y2 = scores[i - 1: i + 2]
@@ -371,6 +370,20 @@ def tempo_ratio(before, after) -> float | None:
         shift = 0.5 * (y0 - y2) / denom if denom < 0 else 0.0
         return float(np.exp(np.log(ratios[i]) + 0.005 * shift))
     return float(ratios[i])
+
+
+def _masked_pearson(a: np.ndarray, rows: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """a (n,), rows (R, n), valid (R, n) -> (R,) Pearson r of ``a`` and each row over its valid frames
+    (-1 where fewer than 11 frames are valid); all rows at once, centred first for precision."""
+    w = valid.astype(np.float64)
+    n = w.sum(1)
+    safe = np.maximum(n, 1.0)
+    da = a[None, :] - (w * a[None, :]).sum(1, keepdims=True) / safe[:, None]
+    db = rows - (w * rows).sum(1, keepdims=True) / safe[:, None]
+    cov, va, vb = (w * da * db).sum(1), (w * da * da).sum(1), (w * db * db).sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = cov / np.sqrt(va * vb)
+    return np.where(n > 10, r, -1.0)
 
 
 def _floored(energy_db: np.ndarray) -> np.ndarray:

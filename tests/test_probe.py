@@ -102,6 +102,26 @@ def test_batched_probes_equal_one_clip_at_a_time(explainer, report):
         assert max(abs(single.probabilities[k] - b.probabilities[k]) for k in b.probabilities) < 1e-4
 
 
+def test_a_gain_changed_copy_shares_the_encoding_but_keeps_its_own_prosody(explainer, report):
+    """The level probes ride on the original's encoder pass (the demo normalises its input) and still give
+    what scoring them alone gives; a quiet copy, where the normaliser's epsilon matters, is encoded apart."""
+    from emoexplain.acoustics import frame_track
+    x = report.probe("pitch+2st").samples
+    louder, quiet = (x * 10 ** (6 / 20)).astype(np.float32), (x * 1e-3).astype(np.float32)
+    assert explainer._encoding_sources([x, louder, x, quiet, report.probe("pitch-2st").samples]) == [0, 0, 0, 3, 4]
+    encoded = []
+    forward = explainer.encoder.forward
+    explainer.encoder.forward = lambda s, m: (encoded.append(s.shape[0]), forward(s, m))[1]
+    try:
+        batch = explainer.predict_batch([x, louder], tracks=[frame_track(x), frame_track(louder)], generate=False)
+        alone = explainer.predict_batch([louder], tracks=[frame_track(louder)], generate=False)[0]
+    finally:
+        explainer.encoder.forward = forward
+    assert encoded == [1, 1]                       # the pair: one encoder row; the copy alone: one
+    assert max(abs(alone.probabilities[k] - batch[1].probabilities[k]) for k in alone.probabilities) < 1e-5
+    assert batch[0].probabilities != batch[1].probabilities        # the prosody input still tells them apart
+
+
 def test_unvoiced_clip_skips_the_pitch_probes_and_runs_the_rest(explainer):
     from emoexplain.probes import probe
     rng = np.random.default_rng(0)

@@ -187,10 +187,17 @@ class Explainer(nn.Module):
         """
         if stage not in STAGES:
             raise ConfigError(f"Unknown stage {stage!r}; choose one of {list(STAGES)}.")
+        return self._tokens(self._encode(samples, sample_mask), prosody, stage=stage)
+
+    def _encode(self, samples: torch.Tensor, sample_mask: torch.Tensor) -> EncoderOutput:
+        """samples (B, S), sample_mask (B, S) -> the frozen encoder's output (input normalised if configured)."""
         samples, sample_mask = samples.to(self.device), sample_mask.to(self.device)
         if self.config.normalize_audio:
             samples = normalize(samples, sample_mask)
-        enc = self.encoder(samples, sample_mask)                                   # layers (B, L, F, D)
+        return self.encoder(samples, sample_mask)                                  # layers (B, L, F, D)
+
+    def _tokens(self, enc: EncoderOutput, prosody: torch.Tensor | None, *, stage: str = EVAL) -> SpeechTokens:
+        """EncoderOutput (B, L, F, D), prosody (B, F, 3) | None -> SpeechTokens (B, T, H): branches and adapters."""
         trains = self._branches(stage)
         with torch.no_grad() if stage == SER_SED_ASR and self.config.disentangle else contextlib.nullcontext():
             con = self.content_branch(enc.layers, enc.frame_mask, sample=self.training and "content" in trains)
@@ -402,24 +409,55 @@ class Explainer(nn.Module):
         return out
 
     def _speech_rows(self, samples_list, tracks, zeroed) -> SpeechTokens:
-        """SpeechTokens (B, T_max, H) for clips encoded in groups of equal length; no encoder output kept."""
-        first, groups = {}, {}
+        """SpeechTokens (B, T_max, H) for clips encoded in groups of equal length; no encoder output kept.
+
+        The encoder runs once per distinct input: an array passed twice, or (when the model normalises its
+        input) a clip that differs from another only by a gain, shares that clip's encoding; each row still
+        gets its own prosody input, so a level change reaches the model exactly where it would anyway.
+        """
+        groups = {}
         for i, s in enumerate(samples_list):
-            if first.setdefault(id(s), i) == i:
-                groups.setdefault(len(s), []).append(i)
+            groups.setdefault(len(s), []).append(i)
         rows = {}
         for idx in groups.values():
-            sp = self._speech_for([samples_list[i] for i in idx], [tracks[i] for i in idx] if tracks else None)
+            clips = [samples_list[i] for i in idx]
+            source = self._encoding_sources(clips)                                   # row -> row it shares with
+            unique = sorted(set(source))
+            samples, mask = self._pad_samples([clips[r] for r in unique])
+            enc = self._encode(samples, mask)
+            pick = torch.tensor([unique.index(r) for r in source], device=self.device)
+            enc = EncoderOutput(enc.layers[pick], enc.frame_mask[pick],
+                                None if enc.ctc_logits is None else enc.ctc_logits[pick])
+            prosody = self._prosody(clips, samples.shape[1], [tracks[i] for i in idx] if tracks else None)
+            sp = self._tokens(enc, prosody)
             for r, i in enumerate(idx):
                 rows[i] = (sp.content[r], sp.descriptor[r], sp.token_mask[r])
         width = max(m.shape[0] for _, _, m in rows.values())
         grow = (lambda t: nn.functional.pad(t, (0, 0, 0, width - t.shape[0])))          # (T, H) -> (T_max, H)
-        parts = [rows[first[id(s)]] for s in samples_list]
+        parts = [rows[i] for i in range(len(samples_list))]
         content = torch.stack([grow(c) * ("content" not in z) for (c, _, _), z in zip(parts, zeroed)])
         descriptor = torch.stack([grow(d) * ("descriptor" not in z) for (_, d, _), z in zip(parts, zeroed)])
         mask = torch.stack([grow(m[:, None].float())[:, 0] > 0 for _, _, m in parts])
         zero = torch.zeros((), device=self.device)
         return SpeechTokens(content, descriptor, mask, zero, zero, None)
+
+    def _encoding_sources(self, clips) -> list[int]:
+        """For clips of one length: per clip, the index of the first clip whose encoder input is the same."""
+        normalised = {}
+        source = []
+        for r, s in enumerate(clips):
+            x = np.asarray(s, dtype=np.float32)
+            if self.config.normalize_audio:       # the same normalisation the encoder applies (all samples real)
+                x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+            # within a thousandth of the clip's RMS: a gain's only trace after normalisation is the epsilon
+            # (its effect on the label probabilities is ~1e-7); a quiet clip, where the epsilon matters, differs
+            same = (lambda y: np.allclose(x[:256], y[:256], rtol=0, atol=1e-3)      # cheap test first
+                    and np.allclose(x, y, rtol=0, atol=1e-3))
+            match = next((q for q, y in normalised.items() if clips[q] is s or same(y)), None)
+            if match is None:
+                normalised[r] = x
+            source.append(r if match is None else match)
+        return source
 
     def _continue_captions(self, speech: SpeechTokens, prefix, best: list[int]) -> list[str]:
         """Greedy captions after "Emotion: <best label>." from the scoring prefix cache of every row; labels of
