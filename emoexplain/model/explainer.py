@@ -388,8 +388,9 @@ class Explainer(nn.Module):
         each caption continuing from its row's scoring prefix cache (every prompt is computed once).
 
         Clips of equal length are encoded together, so no padding reaches the encoder (a group-norm HuBERT
-        would feel it), and an array passed twice is encoded once. zeroed: per clip, the branches
-        ("content", "descriptor") whose speech tokens are replaced by zeros: the branch ablation.
+        would feel it), and an input the encoder would see twice is encoded once (``_speech_rows``).
+        zeroed: per clip, the branches ("content", "descriptor") whose speech tokens are replaced by zeros:
+        the branch ablation.
         """
         from emoexplain.captions import parse_caption
         start = time.perf_counter()
