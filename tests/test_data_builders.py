@@ -194,6 +194,28 @@ def test_synthetic_generator_splits_are_disjoint(tmp_path):
     assert sr == 16000 and samples_sha256(samples) == train[0]["audio_sha256"]
 
 
+def test_augment_tempo_speeds_up_keeping_pitch_and_rebins_speed():
+    from emoexplain.acoustics import frame_track
+    from emoexplain.probes import tempo_ratio
+    from train import augment as A
+
+    t = np.arange(32000) / 16000
+    f0 = 140 + 30 * np.sin(2 * np.pi * 1.5 * t)                    # a voiced contour with syllable-rate energy
+    samples = (0.3 * np.sin(2 * np.pi * np.cumsum(f0) / 16000) * (0.6 + 0.4 * np.sin(2 * np.pi * 4 * t))
+               ).astype(np.float32)
+    row = {"descriptors": {"speed": "normal", "pitch": "normal", "volume": "normal"},
+           "descriptor_source": {}, "gender": None,
+           "meta": {"measured": {"rate.syllables_per_s": 4.8, "pitch.median_hz": 150.0, "energy.mean_db": -20.0}}}
+    out, new_row = A.augment(samples, row, {"p_tempo": 1.0, "tempo_range": [1.25, 1.25]}, random.Random(0))
+    assert len(out) == pytest.approx(len(samples) / 1.25, rel=0.02)
+    before, after = frame_track(samples), frame_track(out)
+    assert tempo_ratio(before, after) == pytest.approx(1.25, rel=0.05)
+    assert np.nanmedian(after.f0_hz) == pytest.approx(np.nanmedian(before.f0_hz), rel=0.02)   # pitch kept
+    assert new_row["descriptors"]["speed"] == "fast"       # 4.8 * 1.25 = 6.0 syllables/s
+    from emoexplain.descriptors import bin_value
+    assert new_row["descriptors"]["pitch"] == bin_value("pitch", 150.0, gender=None).word    # its number unchanged
+
+
 def test_augment_speed_changes_duration_and_rebins_speed():
     from train import augment as A
 

@@ -6,6 +6,7 @@ the caption the model learns never contradicts the audio it hears:
 | augmentation                  | audio                              | measured numbers changed            |
 |-------------------------------|------------------------------------|-------------------------------------|
 | speed (factor f, resampling)  | tempo and pitch both x f (Kaldi)   | syllables/s x f, pitch Hz x f       |
+| tempo (factor f, TD-PSOLA)    | tempo x f, pitch and level kept    | syllables/s x f                     |
 | pitch (s semitones)           | pitch x 2^(s/12), tempo kept       | pitch Hz x 2^(s/12)                 |
 | gain (g dB)                   | level + g dB                       | energy dB + g                       |
 | noise (SNR in dB)             | white noise added                  | none re-binned (small at >= 15 dB)  |
@@ -27,7 +28,8 @@ import numpy as np
 
 from emoexplain.audio import SAMPLE_RATE
 
-DEFAULTS = {"p_speed": 0.0, "speed_range": [0.9, 1.1], "p_pitch": 0.0, "pitch_semitones": 1.5,
+DEFAULTS = {"p_speed": 0.0, "speed_range": [0.9, 1.1], "p_tempo": 0.0, "tempo_range": [0.8, 1.25],
+            "p_pitch": 0.0, "pitch_semitones": 1.5,
             "p_noise": 0.0, "snr_db": [15.0, 40.0], "p_gain": 0.0, "gain_db": 3.0, "p_probe": 0.0}
 
 
@@ -48,6 +50,11 @@ def augment(samples: np.ndarray, row: dict, settings: dict, rng: random.Random) 
         samples = change_speed(samples, factor)
         measured[rate] *= factor
         measured[pitch] *= factor
+        changed = True
+    if can_rebin and rng.random() < s["p_tempo"]:
+        factor = rng.uniform(*s["tempo_range"])
+        samples = change_tempo(samples, factor)
+        measured[rate] *= factor
         changed = True
     if can_rebin and rng.random() < s["p_pitch"]:
         semitones = rng.uniform(-s["pitch_semitones"], s["pitch_semitones"])
@@ -86,6 +93,17 @@ def change_speed(samples: np.ndarray, factor: float, sr: int = SAMPLE_RATE) -> n
     g = math.gcd(sr, new_sr)
     out = AF.resample(torch.from_numpy(np.ascontiguousarray(samples, dtype=np.float32)), sr // g, new_sr // g)
     return out.numpy()
+
+
+def change_tempo(samples: np.ndarray, factor: float) -> np.ndarray:
+    """Tempo perturbation: ``factor`` times faster with pitch and level kept (the probes' TD-PSOLA on the clip's
+    own pitch marks), so that speaking rate alone stops deciding a label that pitch and level also carry."""
+    from emoexplain.acoustics import frame_track
+    from emoexplain.resynth import pitch_marks, psola
+
+    x = np.asarray(samples, dtype=np.float32)
+    track = frame_track(x)
+    return psola(x, pitch_marks(x, track.f0_hz, track.voiced), time_ratio=factor)
 
 
 def shift_pitch(samples: np.ndarray, semitones: float, sr: int = SAMPLE_RATE) -> np.ndarray:

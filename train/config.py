@@ -73,7 +73,7 @@ class TrainConfig:
     torch_threads: int = 0                # torch intra-op threads (0 = torch's default; 1 on a busy small CPU)
     dist_timeout_minutes: int = 120       # multi-process: how long replicas wait (e.g. for the main process's eval)
     # --- augmentation (train/augment.py), applied on the fly to training clips --------------------------
-    augment: dict = field(default_factory=dict)  # {"p_speed", "speed_range", "p_pitch", "pitch_semitones", "p_noise", "snr_db", "p_gain", "gain_db"}
+    augment: dict = field(default_factory=dict)  # keys: train/augment.py DEFAULTS (speed, tempo, pitch, noise, gain)
     # --- logging / checkpoints -------------------------------------------------------------------------
     log_every: int = 10                   # optimizer steps between metric lines
     eval_every_epoch: bool = True         # evaluate at the end of each epoch
