@@ -57,8 +57,8 @@ class AcousticProfile:
                 "rate": self.rate, "tone": self.tone, "voice_quality": self.voice_quality,
                 "emphasis": [dict(e) for e in self.emphasis],
                 "descriptors": [d.to_dict() for d in self.descriptors],
-                **({"frames": self.frames.to_dict()} if frames else {}), "nuclei_s": list(self.nuclei_s), "warnings": list(self.warnings),
-                "audio": self.audio}
+                **({"frames": self.frames.to_dict()} if frames else {}), "nuclei_s": list(self.nuclei_s),
+                "warnings": list(self.warnings), "audio": self.audio}
 
 
 def analyze(audio, sample_rate=None, *, word_timings=None, max_seconds: float = 30.0,

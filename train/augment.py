@@ -96,14 +96,13 @@ def change_speed(samples: np.ndarray, factor: float, sr: int = SAMPLE_RATE) -> n
 
 
 def change_tempo(samples: np.ndarray, factor: float) -> np.ndarray:
-    """Tempo perturbation: ``factor`` times faster with pitch and level kept (the probes' TD-PSOLA on the clip's
-    own pitch marks), so that speaking rate alone stops deciding a label that pitch and level also carry."""
+    """Tempo perturbation: ``factor`` times faster with pitch and level kept (the pace probe's TD-PSOLA), so
+    that speaking rate alone stops deciding a label that pitch and level also carry."""
     from emoexplain.acoustics import frame_track
-    from emoexplain.resynth import pitch_marks, psola
+    from train.probe_augment import transform
 
     x = np.asarray(samples, dtype=np.float32)
-    track = frame_track(x)
-    return psola(x, pitch_marks(x, track.f0_hz, track.voiced), time_ratio=factor)
+    return transform(x, frame_track(x), "pace", factor)
 
 
 def shift_pitch(samples: np.ndarray, semitones: float, sr: int = SAMPLE_RATE) -> np.ndarray:

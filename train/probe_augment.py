@@ -63,7 +63,7 @@ def _with_words(row: dict, profile, sources: dict) -> dict:
     for name, word in words.items():
         if sources.get(name, "automatic") == "automatic" and name in descriptors:
             descriptors[name] = word
-    p = profile.to_dict()
+    p = profile.to_dict(frames=False)
     meta = dict(row.get("meta") or {})
     keys = [measure(name) for name in REBINNED]      # as fill_descriptors stores them: what describe() binned
     meta["measured"] = {key: p[key.split(".")[0]][key.split(".")[1]] for key in keys}

@@ -447,9 +447,10 @@ class Explainer(nn.Module):
         normalised = {}
         source = []
         for r, s in enumerate(clips):
-            x = np.asarray(s, dtype=np.float32)
-            if self.config.normalize_audio:       # the same normalisation the encoder applies (all samples real)
-                x = (x - x.mean()) / np.sqrt(x.var() + 1e-7)
+            x = torch.as_tensor(np.asarray(s, dtype=np.float32))[None]
+            if self.config.normalize_audio:       # what _encode feeds the encoder (every sample real)
+                x = normalize(x, torch.ones_like(x, dtype=torch.bool))
+            x = x[0].numpy()
             # within a thousandth of the clip's RMS: a gain's only trace after normalisation is the epsilon
             # (its effect on the label probabilities is ~1e-7); a quiet clip, where the epsilon matters, differs
             same = (lambda y: np.allclose(x[:256], y[:256], rtol=0, atol=1e-3)      # cheap test first
