@@ -150,6 +150,8 @@ def test_the_gate_promotes_only_a_real_improvement_without_forgetting():
     status, reasons = decide(_heldout(10, 30), held_class, cfg)
     assert status == REJECTED and "recall of angry -26.0 points" in reasons[2] and "fails" in reasons[2]
     assert decide(_heldout(10, 30), held_class, RoundConfig(max_class_drop=0.3))[0] == PROMOTED
+    status, reasons = decide(_heldout(10, 30), held_class, RoundConfig(max_class_drop=1))
+    assert status == PROMOTED and "angry -26.0 points" in reasons[2] and "not gated" in reasons[2]
     significant = RoundConfig(gate_rule="significant", min_gain=0.5)
     assert decide(_heldout(10, 30), _test(0.66, 0.66), significant)[0] == PROMOTED
     assert decide(_heldout(10, 14), _test(0.66, 0.66), RoundConfig(gate_rule="significant"))[0] == REJECTED

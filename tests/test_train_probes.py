@@ -37,3 +37,14 @@ def test_associations_from_a_manifest_count_its_train_split(tmp_path, synth_spee
     table, source = resolve_associations(load_explainer("assets/demo_checkpoint"), None, str(manifest))
     assert source.endswith("[train]") and table["n_rows"] == 2          # the two train rows
     assert table["labels"]["sad"]["pitch"]["low"] > table["labels"]["sad"]["pitch"]["high"]
+
+
+def test_the_demo_writes_its_association_table_where_the_probes_look(tmp_path):
+    from emoexplain.probe_score import load_associations
+    from train.data.synthetic import SyntheticSpec
+    from train.demo import write_associations
+    rows = [{"emotion": "sad", "descriptors": {"pitch": "low"}}, {"emotion": "happy", "descriptors": {"pitch": "high"}}]
+    write_associations(tmp_path, rows, ["sad", "happy"], SyntheticSpec(seed=3))
+    table = load_associations(tmp_path)
+    assert table["n_rows"] == 2 and "seed 3" in table["source"]
+    assert table["labels"]["sad"]["pitch"]["low"] > 0 > table["labels"]["sad"]["pitch"]["high"]

@@ -100,12 +100,25 @@ def run_demo(*, work_dir="runs/demo", out="assets/demo_checkpoint", overrides=()
                     train_config=main["config"].to_dict(), card=model_card(facts, main["metrics"]), version=version)
     # how to rebuild its training data (replay) and test set (forgetting) without runs/demo: train/rounds/recipes.py
     write_checkpoint_data(out, {split: synthetic_recipe(spec, split) for split in ("train", "test")})
+    write_associations(out, train_rows, list(explainer.labels), spec)
     (work / "demo_facts.json").write_text(json.dumps(facts, indent=2))
     if examples_dir:
         write_examples(test_rows, Path(examples_dir), predictions=main["predictions"] or None,
                        check=lambda path: _label_of(explainer, path))
     print(json.dumps(facts, indent=2))
     return facts
+
+
+def write_associations(out: Path, train_rows: list[dict], labels: list[str], spec) -> None:
+    """The label-descriptor lift table beside the checkpoint: the direction each explanation implies, which the
+    probes' consistency score reads (emoexplain/probe_score.py)."""
+    from emoexplain.probe_score import ASSOCIATIONS_FILE, descriptor_associations
+
+    source = (f"the demo training corpus (python -m train prepare synthetic --out-dir runs/demo/corpus: "
+              f"train/data/synthetic.py, seed {spec.seed}), train split, {len(train_rows)} clips, descriptor words "
+              "measured by the acoustic engine")
+    table = descriptor_associations(train_rows, labels, source=source)
+    (out / ASSOCIATIONS_FILE).write_text(json.dumps(table, indent=1) + "\n")
 
 
 def cached_corpus(folder: Path, spec) -> Path | None:
@@ -151,7 +164,8 @@ def model_card(facts: dict, metrics: dict) -> str:
         "were measured by the acoustic engine (automatic).",
         f"- Training: alternating ASR / SER-SED+ASR schedule, {run['steps']} optimizer steps in "
         f"{run['train_s'] / 60:.1f} min (one torch thread on a shared 2-core CPU), with speed/noise/gain augmentation "
-        "(config: train_config in config.json).",
+        "and tempo perturbation (speaking rate changed with pitch and level kept, so that pace alone does not "
+        "decide the label; config: train_config in config.json).",
         f"- Reproduce: `{facts['command']}` (about {facts['total_s'] / 60:.0f} min in total).", "",
         "## Held-out synthetic test set (unseen sentences and voices)", "",
         summary_table(metrics), "",

@@ -54,9 +54,13 @@ def _class_guard(parent_test: dict, cfg: RoundConfig, reasons: list[str]) -> boo
     """The parent-test class whose recall fell most must not fall by more than ``max_class_drop``."""
     before, after = (parent_test[k].get("per_class_recall") or {} for k in ("before", "after"))
     drops = {label: before[label] - after[label] for label in before if label in after}
-    if not drops or cfg.max_class_drop >= 1.0:
+    if not drops:
         return True
     label = max(drops, key=drops.get)
+    if cfg.max_class_drop >= 1.0:  # not gated, still said: the admin reads it beside the decision
+        reasons.append(f"parent-test recall of {label} {_pts(-drops[label])} (the largest drop; not gated: "
+                       "round.max_class_drop=1)")
+        return True
     passed = drops[label] <= cfg.max_class_drop + 1e-12
     reasons.append(f"parent-test recall of {label} {_pts(-drops[label])} (the largest drop; "
                    f"{'passes' if passed else 'fails'}: at most {100 * cfg.max_class_drop:.1f} points per class)")
