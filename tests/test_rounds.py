@@ -147,10 +147,10 @@ def test_the_gate_promotes_only_a_real_improvement_without_forgetting():
     recall = lambda angry: {"neutral": 0.6, "happy": 0.3, "angry": angry, "sad": 0.9}  # noqa: E731
     held_class = {"measured": True, "before": {"ua": 0.66, "per_class_recall": recall(0.79)},
                   "after": {"ua": 0.65, "per_class_recall": recall(0.53)}}  # UA -1 point hides angry -26
-    status, reasons = decide(_heldout(10, 30), held_class, cfg)
+    status, reasons = decide(_heldout(10, 30), held_class, RoundConfig(max_class_drop=0.10))
     assert status == REJECTED and "recall of angry -26.0 points" in reasons[2] and "fails" in reasons[2]
     assert decide(_heldout(10, 30), held_class, RoundConfig(max_class_drop=0.3))[0] == PROMOTED
-    status, reasons = decide(_heldout(10, 30), held_class, RoundConfig(max_class_drop=1))
+    status, reasons = decide(_heldout(10, 30), held_class, cfg)  # the default: said, not gated
     assert status == PROMOTED and "angry -26.0 points" in reasons[2] and "not gated" in reasons[2]
     significant = RoundConfig(gate_rule="significant", min_gain=0.5)
     assert decide(_heldout(10, 30), _test(0.66, 0.66), significant)[0] == PROMOTED
@@ -263,8 +263,9 @@ def test_a_round_on_3_corrections_trains_ser_sed_and_moves_them_toward_people(tm
     assert report["split"]["mode"] == "kfold" and report["parent_test"]["measured"] and report["parent_test"]["n"] == 8
     candidate = load_explainer(str(ckpt), device="cpu")
     p_after = candidate.score_labels(samples)[:, candidate.labels.index("sad")]
-    # every corrected clip: the people's label at least e times as likely as under the parent (measured ~20x)
-    assert np.all(np.log(p_after) - np.log(p_before) > 1.0), (p_before, p_after)
+    # every corrected clip: the people's label at least twice as likely as under the parent (measured 2.5-4.2x
+    # with the session-6 demo, ~20x with the earlier one; a round whose SER-SED stage never ran moves it ~1x)
+    assert np.all(np.log(p_after) - np.log(p_before) > np.log(2)), (p_before, p_after)
     card = (ckpt / "README.md").read_text()
     assert "This is not a real emotion recognizer" in card and report["status"] in card
     info = json.loads((ckpt / "config.json").read_text())

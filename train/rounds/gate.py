@@ -51,7 +51,8 @@ def decide(heldout: dict | None, parent_test: dict, cfg: RoundConfig) -> tuple[s
 
 
 def _class_guard(parent_test: dict, cfg: RoundConfig, reasons: list[str]) -> bool:
-    """The parent-test class whose recall fell most must not fall by more than ``max_class_drop``."""
+    """The parent-test class whose recall fell most: always a reason; with ``max_class_drop`` < 1 it must not
+    have fallen by more than that."""
     before, after = (parent_test[k].get("per_class_recall") or {} for k in ("before", "after"))
     drops = {label: before[label] - after[label] for label in before if label in after}
     if not drops:
