@@ -404,8 +404,10 @@ def _run_model(explainer, ctx: _Context, planned, measured, generate):
     ablate = _has_descriptor_branch(explainer)
     extra = [ctx.clip.samples, ctx.clip.samples] if ablate else []
     zeroed = [()] * len(clips) + ([("descriptor",), ("content",)] if ablate else [])
-    outs = explainer.predict_batch(clips + extra, tracks=tracks + [ctx.track] * len(extra), generate=generate,
-                                   zeroed=zeroed)
+    # the ablation measures the decision: its rows get no caption (a content-zeroed row, which the model never
+    # saw in training, can generate to the token limit and hold up the whole batch)
+    outs = explainer.predict_batch(clips + extra, tracks=tracks + [ctx.track] * len(extra),
+                                   generate=[generate] * len(clips) + [False] * len(extra), zeroed=zeroed)
     rows = [_from_output(o) for o in outs]
     return rows[: len(clips)], ({"descriptor": rows[-2], "content": rows[-1]} if ablate else None)
 

@@ -102,6 +102,21 @@ def test_batched_probes_equal_one_clip_at_a_time(explainer, report):
         assert max(abs(single.probabilities[k] - b.probabilities[k]) for k in b.probabilities) < 1e-4
 
 
+def test_rows_without_a_caption_leave_the_others_captions_unchanged(explainer, report):
+    """Per-row generation (the ablation rows get none): the captioned rows are those of a fully captioned batch,
+    the others have label and probabilities only."""
+    from emoexplain.acoustics import frame_track
+    clips = [report.probe(n).samples for n in ("pitch+4st", "pace1.25x", "pitch-4st")]
+    tracks = [frame_track(c) for c in clips]
+    full = explainer.predict_batch(clips, tracks=tracks)
+    some = explainer.predict_batch(clips, tracks=tracks, generate=[True, False, True])
+    assert [o.caption for o in some] == [full[0].caption, None, full[2].caption] and full[1].caption
+    assert some[1].descriptors == {} and some[1].label == full[1].label
+    assert all(max(abs(a.probabilities[k] - b.probabilities[k]) for k in a.probabilities) < 1e-6
+               for a, b in zip(full, some))
+    assert report.ablation["content_zeroed"]["caption"] is None and report.ablation["descriptor_zeroed"]["label"]
+
+
 def test_a_gain_changed_copy_shares_the_encoding_but_keeps_its_own_prosody(explainer, report):
     """The level probes ride on the original's encoder pass (the demo normalises its input) and still give
     what scoring them alone gives; a quiet copy, where the normaliser's epsilon matters, is encoded apart."""

@@ -383,9 +383,13 @@ class Explainer(nn.Module):
                            transcript, descriptors, tuple(emphasis), tuple(words), time.perf_counter() - start)
 
     @torch.no_grad()
-    def predict_batch(self, samples_list, *, tracks=None, generate: bool = True, zeroed=None) -> list[ModelOutput]:
+    def predict_batch(self, samples_list, *, tracks=None, generate=True, zeroed=None) -> list[ModelOutput]:
         """``predict`` (greedy, no word timings) for many clips: one scoring forward and one generation for all,
         each caption continuing from its row's scoring prefix cache (every prompt is computed once).
+
+        generate: True / False for every row, or one bool per row (rows without get label and probabilities
+        only, caption None: a batch generates until its longest caption ends, so a row whose caption nobody
+        reads should not set that length).
 
         Clips of equal length are encoded together, so no padding reaches the encoder (a group-norm HuBERT
         would feel it), and an input the encoder would see twice is encoded once (``_speech_rows``).
@@ -395,12 +399,17 @@ class Explainer(nn.Module):
         from emoexplain.captions import parse_caption
         start = time.perf_counter()
         zeroed = zeroed or [()] * len(samples_list)
+        wanted = [bool(generate)] * len(samples_list) if isinstance(generate, bool) else [bool(g) for g in generate]
+        rows = [i for i, g in enumerate(wanted) if g]
         with _eval_mode(self):
             speech = self._speech_rows(samples_list, tracks, zeroed)
-            scores, prefix = self._score(speech, keep_prefix=generate)
+            scores, prefix = self._score(speech, keep_prefix=bool(rows))
             probs = torch.softmax(scores, -1).cpu()
             best = probs.argmax(-1).tolist()
-            captions = self._continue_captions(speech, prefix, best) if generate else [None] * len(best)
+            captions = [None] * len(best)
+            if rows:
+                for i, caption in zip(rows, self._continue_captions(speech, prefix, best, rows)):
+                    captions[i] = caption
         out = []
         for p, b, caption in zip(probs, best, captions):
             parsed = parse_caption(caption) if caption is not None else None
@@ -461,13 +470,17 @@ class Explainer(nn.Module):
             source.append(r if match is None else match)
         return source
 
-    def _continue_captions(self, speech: SpeechTokens, prefix, best: list[int]) -> list[str]:
-        """Greedy captions after "Emotion: <best label>." from the scoring prefix cache of every row; labels of
-        different token lengths are right-aligned behind masked pads, so each row's prompt stays where the
-        cache holds it."""
+    def _continue_captions(self, speech: SpeechTokens, prefix, best: list[int], rows=None) -> list[str]:
+        """Greedy captions after "Emotion: <best label>." from the scoring prefix cache, for ``rows`` (default:
+        every row; the cache is narrowed to them in place); labels of different token lengths are right-aligned
+        behind masked pads, so each row's prompt stays where the cache holds it."""
         b = len(best)
         embeds, mask, _, _ = self._sequences(speech, ["caption"] * b, [self._answer_ids] * b, loss_on_answer=False,
                                              left_pad=True)
+        if rows is not None and len(rows) < b:  # the full batch's layout, which the cache was computed in
+            pick = torch.tensor(rows, device=self.device)
+            embeds, mask, best = embeds[pick], mask[pick], [best[i] for i in rows]
+            prefix.batch_select_indices(pick)
         labels = [self._label_ids[j] for j in best]
         width = max(len(ids) for ids in labels)
         pad = self.tokenizer.pad_token_id
