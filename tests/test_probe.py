@@ -115,6 +115,8 @@ def test_rows_without_a_caption_leave_the_others_captions_unchanged(explainer, r
     assert all(max(abs(a.probabilities[k] - b.probabilities[k]) for k in a.probabilities) < 1e-6
                for a, b in zip(full, some))
     assert report.ablation["content_zeroed"]["caption"] is None and report.ablation["descriptor_zeroed"]["label"]
+    with pytest.raises(ValueError, match="one per clip"):
+        explainer.predict_batch(clips, tracks=tracks, generate=[True, False])
 
 
 def test_a_gain_changed_copy_shares_the_encoding_but_keeps_its_own_prosody(explainer, report):

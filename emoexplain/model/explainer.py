@@ -400,6 +400,8 @@ class Explainer(nn.Module):
         start = time.perf_counter()
         zeroed = zeroed or [()] * len(samples_list)
         wanted = [bool(generate)] * len(samples_list) if isinstance(generate, bool) else [bool(g) for g in generate]
+        if len(wanted) != len(samples_list):
+            raise ValueError(f"generate has {len(wanted)} flags for {len(samples_list)} clips: give one per clip")
         rows = [i for i, g in enumerate(wanted) if g]
         with _eval_mode(self):
             speech = self._speech_rows(samples_list, tracks, zeroed)
