@@ -58,11 +58,9 @@ def _class_guard(parent_test: dict, cfg: RoundConfig, reasons: list[str]) -> boo
     if not drops:
         return True
     label = max(drops, key=drops.get)
-    if cfg.max_class_drop >= 1.0:  # not gated, still said: the admin reads it beside the decision
-        reasons.append(f"parent-test recall of {label} {_pts(-drops[label])} (the largest drop; not gated: "
-                       "round.max_class_drop=1)")
-        return True
-    passed = drops[label] <= cfg.max_class_drop + 1e-12
-    reasons.append(f"parent-test recall of {label} {_pts(-drops[label])} (the largest drop; "
-                   f"{'passes' if passed else 'fails'}: at most {100 * cfg.max_class_drop:.1f} points per class)")
+    gated = cfg.max_class_drop < 1.0  # not gated, still said: the admin reads it beside the decision
+    passed = not gated or drops[label] <= cfg.max_class_drop + 1e-12
+    verdict = (f"{'passes' if passed else 'fails'}: at most {100 * cfg.max_class_drop:.1f} points per class"
+               if gated else "not gated: round.max_class_drop=1")
+    reasons.append(f"parent-test recall of {label} {_pts(-drops[label])} (the largest drop; {verdict})")
     return passed
